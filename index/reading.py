@@ -1,0 +1,99 @@
+"""Reading a folder of articles into `Article`s.
+
+Supported: `.txt`, `.md`, `.html`/`.htm`. The source id is the file name. For HTML the
+tags are blanked out with spaces of the same length, so character offsets still point
+into the original file. Unreadable files (binary, not UTF-8) are skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.types import Article
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md", ".html", ".htm")
+_DATE = re.compile(r"\b(?:date[:\s]+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b", re.IGNORECASE)
+_DATE_LINE = re.compile(r"^\s*date[:\s]+(?:19|20)\d\d-[01]\d-[0-3]\d\s*", re.IGNORECASE)
+_TAG = re.compile(r"<script.*?</script>|<style.*?</style>|<!--.*?-->|<[^>]+>", re.IGNORECASE | re.DOTALL)
+_HTML_TITLE = re.compile(r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _blank_tags(html: str) -> str:
+    """Replace every tag with spaces (newline for block ends) keeping the length."""
+
+    def blank(m: re.Match[str]) -> str:
+        s = m.group(0)
+        fill = "\n" if re.match(r"</?(p|div|h\d|li|br|tr|article|section)\b", s, re.IGNORECASE) else " "
+        return fill + " " * (len(s) - 1)
+
+    return _TAG.sub(blank, html)
+
+
+def _title(text: str, raw: str, suffix: str) -> str:
+    if suffix in (".html", ".htm"):
+        m = _HTML_TITLE.search(raw)
+        if m:
+            return " ".join(_TAG.sub(" ", m.group(1)).split())[:120]
+    for line in text.splitlines():
+        line = _DATE_LINE.sub("", line).strip().lstrip("#").strip()
+        if len(line.split()) >= 2:
+            # A first paragraph is not a title: keep its first sentence, shortened.
+            first = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
+            return first if len(first) <= 100 else first[:97].rsplit(" ", 1)[0] + "…"
+    return ""
+
+
+def read_article(path: Path) -> Article:
+    """Read one file; raises ValueError when it is not a UTF-8 text article."""
+    data = path.read_bytes()
+    if b"\x00" in data[:4096]:
+        raise ValueError("binary file")
+    try:
+        raw = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not UTF-8 ({e.reason} at byte {e.start})") from None
+    suffix = path.suffix.lower()
+    text = _blank_tags(raw) if suffix in (".html", ".htm") else raw
+    if not text.strip():
+        raise ValueError("empty file")
+    m = _DATE.search(text[:2000])
+    return Article(id=path.name, title=_title(text, raw, suffix), date=m.group(1) if m else None, path=str(path), text=text)
+
+
+def list_article_files(folder: Path) -> list[Path]:
+    if not folder.exists():
+        raise RagError(f"corpus folder not found: {folder}")
+    if not folder.is_dir():
+        raise RagError(f"corpus path is not a folder: {folder}")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def read_folder(folder: Path) -> tuple[list[Article], list[Skipped]]:
+    """Read every supported file in `folder` (not recursive), skipping bad ones with a warning."""
+    articles, skipped = [], []
+    for path in list_article_files(folder):
+        try:
+            articles.append(read_article(path))
+        except (ValueError, OSError) as e:
+            log.warning("skipping %s: %s", path.name, e)
+            skipped.append(Skipped(str(path), str(e)))
+    if not articles:
+        raise RagError(f"no readable articles (.txt, .md, .html) in {folder}")
+    return articles, skipped

@@ -1,0 +1,83 @@
+"""The answer path: question → retrieval → prompt → model → verified citations.
+
+The model only drafts; the system decides what is cited, verified, refused and contested.
+Everything after the draft is deterministic and tested without a model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from index.embedding import Embedder
+from index.store import Store
+from rag.citations import ABSTAIN_TEXT, assemble
+from rag.claims import attribute, says_unknown, split_claims
+from rag.config import Config
+from rag.conflicts import find_conflicts
+from rag.followup import standalone_question
+from rag.generate import Generator
+from rag.prompt import answer_messages
+from rag.retrieve import retrieve
+from rag.scope import clean_question, is_meta_request, is_relevant
+from rag.types import Answer, Sentence
+from rag.verify import Verifier
+
+
+@dataclass
+class Engine:
+    """The wired-up dependencies of one answerer (built by `rag.wiring`)."""
+
+    store: Store
+    embedder: Embedder
+    generator: Generator
+    verifier: Verifier
+    config: Config
+
+
+def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token: Callable[[str], None] | None = None) -> Answer:
+    cfg, store, t0 = engine.config, engine.store, time.perf_counter()
+    ms = lambda: (time.perf_counter() - t0) * 1000  # noqa: E731
+    q = clean_question(question, cfg.max_question_chars)
+    standalone = standalone_question(q, history)
+    base = dict(question=q, standalone_question=standalone, model=engine.generator.name)
+    if is_meta_request(q):
+        return Answer(answer=ABSTAIN_TEXT + " This assistant only answers questions about the articles.", abstained=True,
+                      citations=(), timings_ms={"retrieve": 0.0, "first_token": 0.0, "total": ms()}, **base)
+    r = retrieve(store, engine.embedder, standalone, cfg.top_k, cfg.per_article, mode=cfg.retrieval)
+    timings = {"retrieve": ms()}
+    if not r.hits or not is_relevant(r.max_similarity, r.lexical_overlap, cfg.min_similarity):
+        return Answer(answer=ABSTAIN_TEXT, abstained=True, citations=(), retrieved=r.hits,
+                      timings_ms={**timings, "first_token": 0.0, "total": ms()}, **base)
+    evidence = evidence_sentences(store, [h.sentence for h in r.hits])
+    draft = ""
+    for piece in engine.generator.stream(answer_messages(standalone, [s.text for s in evidence]), cfg.max_answer_tokens):
+        timings.setdefault("first_token", ms())
+        draft += piece
+        if on_token:
+            on_token(piece)
+    timings.setdefault("first_token", ms())
+    timings["generate"] = ms()
+    candidates = evidence_sentences(store, evidence, radius=1)
+    attributions = [] if says_unknown(draft) else [attribute(c, candidates, engine.verifier) for c in split_claims(draft)]
+    slot, mentions, disagree = find_conflicts(standalone, evidence, engine.embedder)
+    text, citations, claims, conflicts = assemble(attributions, slot, mentions if disagree else [], store.articles)
+    abstained = not citations
+    timings["total"] = ms()
+    return Answer(answer=ABSTAIN_TEXT if abstained else text, abstained=abstained, citations=citations, claims=claims,
+                  conflicts=conflicts, retrieved=r.hits, timings_ms=timings, draft=draft, **base)
+
+
+def evidence_sentences(store: Store, sentences: list[Sentence], radius: int = 0) -> list[Sentence]:
+    """The hits in rank order; a hit that opens with a pronoun brings its previous sentence
+    (so "He added that…" keeps its speaker); `radius` > 0 adds neighbours on both sides."""
+    out: dict[str, Sentence] = {}
+    for s in sentences:
+        around = store.neighbours(s, radius) if radius else store.neighbours(s, 1)
+        if radius == 0:
+            first = s.text.split(" ", 1)[0].strip("“\"'").lower()
+            around = [x for x in around if x.n == s.n or (x.n == s.n - 1 and first in {"he", "she", "they", "it", "this", "these", "those"})]
+        for x in around:
+            out.setdefault(x.id, x)
+    return list(out.values())

@@ -1,0 +1,186 @@
+"""`rag`: index articles, ask questions, open the chat, run the evals.
+
+Imports here are cheap on purpose (`rag --help` must answer in well under a second);
+models, faiss and gradio load inside the subcommand that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from rag.errors import RagError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Offline question answering over news articles, with verified sentence-level citations.")
+    p.add_argument("--config", type=Path, help="TOML config file (default: ./rag.toml or $RAG_CONFIG)")
+    p.add_argument("--data-dir", type=Path, help="where the index and joined model live (default: ./data)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug (shows the exact prompt)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def model_flags(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--backend", choices=["bundled", "gguf", "openai"], help="generator backend (default: bundled)")
+        sp.add_argument("--model", help="GGUF file for --backend gguf")
+        sp.add_argument("--llm-url", help="OpenAI-compatible base URL for --backend openai")
+        sp.add_argument("--llm-model", help="model name on the server")
+        sp.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
+        sp.add_argument("--top-k", type=int, help="evidence sentences per question (default 8)")
+        sp.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
+
+    ix = sub.add_parser("index", help="build or update the index over a folder of articles")
+    ix.add_argument("corpus", nargs="?", type=Path, help="folder of .txt/.md/.html articles (default: bundled corpus/)")
+    ix.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
+    ix.add_argument("--chunk-size", type=int, help="sentences per chunk (default 3)")
+    ix.add_argument("--chunk-overlap", type=int, help="sentences shared by consecutive chunks (default 1)")
+
+    ask = sub.add_parser("ask", help="answer one question (or a file of questions)")
+    ask.add_argument("question", nargs="?", help="the question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--questions", type=Path, help="file with one question per line, or JSONL with a 'question' field")
+    model_flags(ask)
+
+    chat = sub.add_parser("chat", help="open the chat UI in the browser")
+    chat.add_argument("--host", help="default 127.0.0.1")
+    chat.add_argument("--port", type=int, help="default 7860")
+    model_flags(chat)
+
+    ev = sub.add_parser("eval", help="run the evaluation suite and write reports")
+    ev.add_argument("--corpus", type=Path, help="corpus folder (default: bundled corpus)")
+    ev.add_argument("--cases", type=Path, help="cases file (default: evals/cases.jsonl)")
+    ev.add_argument("--out", type=Path, help="report folder (default: evals/reports)")
+    ev.add_argument("--limit", type=int, help="only the first N cases")
+    ev.add_argument("--no-baselines", action="store_true", help="skip the dense-only and llama-index baselines")
+    ev.add_argument("--gate", type=Path, help="fail when a headline metric falls below this baseline JSON")
+    model_flags(ev)
+
+    sub.add_parser("config", help="show the effective configuration and where each value came from")
+    return p
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    keys = ["data_dir", "backend", "model", "llm_url", "llm_model", "embedder", "top_k", "retrieval", "chunk_size", "chunk_overlap", "host", "port"]
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
+def _read_questions(path: Path) -> list[str]:
+    if not path.exists():
+        raise RagError(f"questions file not found: {path}")
+    out = []
+    for i, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                out.append(str(json.loads(line)["question"]))
+            except (json.JSONDecodeError, KeyError):
+                raise RagError(f"{path}:{i}: a JSON line needs a 'question' field") from None
+        else:
+            out.append(line)
+    if not out:
+        raise RagError(f"no questions in {path}")
+    return out
+
+
+def _print_answer(a) -> None:
+    print(a.answer)
+    if a.citations:
+        print()
+        print("Sources:")
+        for c in a.citations:
+            print(f"  [{c.n}] {c.source} ({c.start}-{c.end}): “{c.quote}”")
+    if a.claims_total:
+        print(f"\n{a.claims_verified}/{a.claims_total} claims verified"
+              + ("" if a.claims_verified == a.claims_total else " (unverified claims were left out of the answer)"))
+
+
+def cmd_index(args, cfg) -> int:
+    from rag.wiring import build_index
+
+    r = build_index(cfg, args.corpus)
+    for s in r.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    print(f"indexed {r.articles} articles, {r.sentences} sentences, {r.chunks} chunks in {r.seconds:.1f} s "
+          f"(embedded {len(r.embedded_files)}, reused {len(r.reused_files)}, removed {len(r.removed_files)}) → {r.path}")
+    return 0
+
+
+def cmd_ask(args, cfg) -> int:
+    from rag.answer import answer
+    from rag.wiring import build_engine
+
+    if args.questions:
+        questions = _read_questions(args.questions)
+    elif args.question is not None:
+        questions = [args.question]
+    else:
+        raise RagError("give a question, e.g. rag ask \"Where is the Karachi Police Office?\", or --questions FILE")
+    from rag.scope import clean_question
+
+    for q in questions:  # bad input fails before any model loads
+        clean_question(q, cfg.max_question_chars)
+    engine = build_engine(cfg)
+    for q in questions:
+        a = answer(q, engine)
+        if args.json:
+            print(json.dumps(a.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            if len(questions) > 1:
+                print(f"Q: {q}")
+            _print_answer(a)
+            if len(questions) > 1:
+                print()
+    return 0
+
+
+def cmd_chat(args, cfg) -> int:
+    from ui.app import main as ui_main
+
+    return ui_main(cfg)
+
+
+def cmd_eval(args, cfg) -> int:
+    from evals.run import main as eval_main
+
+    return eval_main(args, cfg)
+
+
+def cmd_config(args, cfg) -> int:
+    for k, v in cfg.public().items():
+        print(f"{k} = {v!r}    # {cfg.sources.get(k, 'default')}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if not args.command:
+        _parser().print_help()
+        return 0
+    try:
+        from rag.config import load_config
+
+        cfg = load_config(args.config, _overrides(args))
+        return {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval, "config": cmd_config}[args.command](args, cfg)
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

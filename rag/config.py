@@ -1,0 +1,126 @@
+"""One typed configuration: defaults → TOML file → `RAG_*` environment → CLI flags.
+
+The config is built once by the CLI (or the UI's `main`) and passed down; nothing reads
+the environment anywhere else. `rag config` prints the effective values and where each
+came from (API keys are never printed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from rag.errors import RagError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Config:
+    corpus: Path = ROOT / "corpus"
+    data_dir: Path = ROOT / "data"
+    backend: str = "bundled"  # bundled | gguf | openai
+    model: str = ""  # GGUF path for the gguf backend
+    llm_url: str = ""  # openai backend
+    llm_model: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    connect_timeout: float = 5.0
+    read_timeout: float = 120.0
+    embedder: str = "bundled"  # bundled | path to a sentence-transformers folder
+    chunk_size: int = 3
+    chunk_overlap: int = 1
+    top_k: int = 8
+    per_article: int = 3
+    retrieval: str = "hybrid"  # hybrid | dense | bm25
+    min_similarity: float = 0.3  # below this best cosine, the corpus has nothing on the question
+    max_question_chars: int = 2000
+    max_answer_tokens: int = 160
+    n_ctx: int = 4096
+    threads: int = 0  # 0 = all cores
+    host: str = "127.0.0.1"
+    port: int = 7860
+    feedback_file: Path = ROOT / "data" / "feedback.jsonl"
+    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def public(self) -> dict[str, Any]:
+        """Effective values, with secrets masked, for `rag config` and feedback records."""
+        out = {}
+        for f in fields(self):
+            if f.name == "sources":
+                continue
+            v = getattr(self, f.name)
+            if f.name == "llm_api_key":
+                v = "(set)" if v else ""
+            out[f.name] = str(v) if isinstance(v, Path) else v
+        return out
+
+
+def _coerce(name: str, raw: Any, typ: Any) -> Any:
+    t = typ if isinstance(typ, type) else {"Path": Path, "str": str, "int": int, "float": float}.get(str(typ), str)
+    try:
+        if t is Path:
+            return Path(str(raw)).expanduser()
+        return t(raw)
+    except (TypeError, ValueError):
+        raise RagError(f"config {name}: {raw!r} is not a valid {getattr(t, '__name__', t)}") from None
+
+
+def load_config(config_file: Path | None = None, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Config:
+    """Build the effective config. Unknown keys are an error, not silently ignored."""
+    cfg = Config()
+    types = {f.name: f.type for f in fields(Config) if f.name != "sources"}
+    sources = {name: "default" for name in types}
+    env = dict(os.environ if env is None else env)
+
+    path = config_file or (Path(env["RAG_CONFIG"]) if env.get("RAG_CONFIG") else None)
+    if path is None and (Path.cwd() / "rag.toml").exists():
+        path = Path.cwd() / "rag.toml"
+    if path is not None:
+        if not Path(path).exists():
+            raise RagError(f"config file not found: {path}")
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise RagError(f"config file {path} is not valid TOML: {e}") from None
+        for k, v in data.items():
+            if k not in types:
+                raise RagError(f"config file {path}: unknown setting {k!r}")
+            setattr(cfg, k, _coerce(k, v, types[k]))
+            sources[k] = str(path)
+
+    for k in types:
+        key = "RAG_" + k.upper()
+        if env.get(key, "") != "":
+            setattr(cfg, k, _coerce(k, env[key], types[k]))
+            sources[k] = f"env {key}"
+    if not cfg.llm_api_key and env.get("OPENAI_API_KEY"):
+        cfg.llm_api_key = env["OPENAI_API_KEY"]
+        sources["llm_api_key"] = "env OPENAI_API_KEY"
+
+    for k, v in (overrides or {}).items():
+        if v is None:
+            continue
+        if k not in types:
+            raise RagError(f"unknown setting {k!r}")
+        setattr(cfg, k, _coerce(k, v, types[k]))
+        sources[k] = "command line"
+    if cfg.backend not in ("bundled", "gguf", "openai"):
+        raise RagError(f"backend must be bundled, gguf or openai (got {cfg.backend!r})")
+    if cfg.retrieval not in ("hybrid", "dense", "bm25"):
+        raise RagError(f"retrieval must be hybrid, dense or bm25 (got {cfg.retrieval!r})")
+    if cfg.backend == "gguf" and not cfg.model:
+        raise RagError("the gguf backend needs a model file: --model PATH or RAG_MODEL")
+    cfg.sources = sources
+    return dataclasses.replace(cfg)

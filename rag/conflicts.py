@@ -1,0 +1,183 @@
+"""Where the reports disagree on what the question asks.
+
+No list of known disagreements: the question says what kind of value it wants (a count,
+a colour, a clock time) and which thing it is about; values of that kind are read from the
+evidence sentences of every article, next to words that mean the same thing as the
+question's (the embedder decides that "terrorists" and "militants" are "attackers"). Two
+or more different values from different articles make a conflict, reported with each
+value's own sentences.
+
+Linguistic rules, not topic rules: a number inside "35-year-old" or "4-hour" is an
+attribute, "two of the militants" is a part of a group, and when the question asks how
+many X there were (no verb), "five X were killed" counts the killed, not the X.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.numbers import find_numbers
+from rag.types import Sentence
+from rag.verify import COLOURS
+
+_AUX = r"(?:were|was|are|is|did|do|does|have|has|had|got|been|be)"
+_COUNT_Q = re.compile(r"\b(?:how many|number of|how much)\s+(?P<rest>.*)", re.IGNORECASE)
+_AUX_WORDS = {"were", "was", "are", "is", "did", "do", "does", "have", "has", "had", "got", "been", "be", "will", "would"}
+_FILLER = {"been", "there", "reportedly", "actually", "also", "all", "in", "the", "total", "eventually", "finally"}
+_COLOUR_Q = re.compile(r"\b(?:colou?r)\b", re.IGNORECASE)
+_TIME_Q = re.compile(r"\b(?:what time|at what hour|which time)\b", re.IGNORECASE)
+_PASSIVE = re.compile(rf"\b{_AUX}\s+(?:been\s+|also\s+|reportedly\s+)*[a-z]+(?:ed|en|wn)\b", re.IGNORECASE)
+_BOUNDARY = re.compile(r"[,;:.!?()—–]|\b(?:while|whereas|but|besides)\b", re.IGNORECASE)
+_QUALIFIER = re.compile(r"(at least|up to|over|more than|around|about|nearly|almost|some|approximately)\s+$", re.IGNORECASE)
+_HEDGE = re.compile(r"\b(could be|may have|might|allegedly|reportedly|unconfirmed|early reports?|initial(?:ly)?|sources said|claimed|it is possible|suspected)\b", re.IGNORECASE)
+_CLOCK = re.compile(r"\b(\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.))", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+STOP_NOUNS = {"the", "a", "an", "of", "in", "on", "at", "and", "to", "who", "which", "that", "were", "was", "have", "had", "has", "been"}
+
+
+@dataclass(frozen=True)
+class Slot:
+    kind: str  # count | colour | time
+    noun: str  # what is counted / coloured ("attackers", "car"); may be ""
+    verb: str  # what happened to it ("injured"); may be ""
+    topic: str  # readable, for the answer
+
+
+@dataclass(frozen=True)
+class Mention:
+    value: str  # normalised key ("8–10", "white", "7pm")
+    shown: str  # as written, with its qualifier ("at least six")
+    sentence: Sentence
+    hedged: bool
+
+
+def question_slot(question: str) -> Slot | None:
+    """What kind of value the question asks for. None when it is not a count, colour or time."""
+    q = " ".join(question.replace("?", " ").split())
+    m = _COUNT_Q.search(q)
+    if m:
+        words = _WORD.findall(m.group("rest"))
+        noun_words, verb = [], ""
+        for i, w in enumerate(words):
+            if w.lower() in _AUX_WORDS:
+                rest = [x for x in words[i + 1 :] if x.lower() not in _FILLER]
+                cand = rest[0].lower() if rest else ""
+                # "were injured" / "were killed": a participle names what happened to them.
+                verb = cand if re.fullmatch(r"[a-z]+(?:ed|en|wn|t)", cand) and cand not in ("involved", "present") else ""
+                break
+            if len(noun_words) >= 3 or (noun_words and re.fullmatch(r"[a-z]+ed", w.lower())):
+                if re.fullmatch(r"[a-z]+ed", w.lower()) and not verb:
+                    pass
+                break
+            noun_words.append(w)
+        noun = " ".join(w for w in noun_words if w.lower() not in STOP_NOUNS)
+        topic = "the number of " + (f"{noun} {verb}".strip() if noun else (f"people {verb}" if verb else "them"))
+        return Slot("count", noun.lower(), verb, topic)
+    if _COLOUR_Q.search(q):
+        words = [w for w in _WORD.findall(q) if w.lower() not in STOP_NOUNS and not _COLOUR_Q.fullmatch(w) and w.lower() not in ("what", "which")]
+        noun = words[-1].lower() if words else ""
+        return Slot("colour", noun, "", f"the colour of the {noun}" if noun else "the colour")
+    if _TIME_Q.search(q):
+        return Slot("time", "", "", "the time")
+    return None
+
+
+class _Similar:
+    """Word/phrase similarity with the embedder, cached per call."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self.cache: dict[str, np.ndarray] = {}
+
+    def vec(self, text: str) -> np.ndarray:
+        key = text.lower()
+        if key not in self.cache:
+            self.cache[key] = self.embedder.embed([key])[0]
+        return self.cache[key]
+
+    def best(self, target: str, phrases: list[str]) -> float:
+        if not phrases:
+            return 0.0
+        missing = [p.lower() for p in phrases if p.lower() not in self.cache]
+        if missing:
+            for p, v in zip(missing, self.embedder.embed(missing)):
+                self.cache[p] = v
+        t = self.vec(target)
+        return max(float(self.cache[p.lower()] @ t) for p in phrases)
+
+
+def _phrases(words: list[str]) -> list[str]:
+    """Unigrams and bigrams of the first four words: candidate heads of a noun phrase."""
+    w = [x for x in words[:4] if x.lower() not in STOP_NOUNS]
+    return w + [f"{a} {b}" for a, b in zip(w, w[1:])]
+
+
+def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, verb_min: float) -> list[Mention]:
+    out = []
+    text = s.text
+    for n in find_numbers(text):
+        if n.ordinal or (1900 <= n.lo <= 2100 and n.lo == n.hi):
+            continue
+        after = text[n.end :]
+        if re.match(r"-\w", after) or re.match(r"\s+of\s+(?:the|them|those|whom|which|these)\b", after, re.IGNORECASE):
+            continue  # "35-year-old", "two of the militants"
+        clause = _BOUNDARY.split(after, maxsplit=1)[0]
+        words = _WORD.findall(clause)[:12]
+        if not words:
+            continue
+        if slot.verb:
+            verb_hit = sim.best(slot.verb, words) >= verb_min
+            if not verb_hit:
+                continue
+            noun_ok = not slot.noun or words[0].lower() == slot.verb or sim.best(slot.noun, _phrases(words)) >= noun_min - 0.1
+        else:
+            noun_ok = bool(slot.noun) and sim.best(slot.noun, _phrases(words)) >= noun_min
+            if noun_ok and _PASSIVE.search(clause):
+                continue  # "five terrorists were killed" answers another question
+        if not noun_ok:
+            continue
+        qual = _QUALIFIER.search(text[: n.start][-20:])
+        shown = (qual.group(1).lower() + " " if qual else "") + n.text
+        out.append(Mention(n.label, shown, s, bool(qual) or bool(_HEDGE.search(text))))
+    return out
+
+
+def _colour_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float) -> list[Mention]:
+    out = []
+    for c in COLOURS:
+        for m in re.finditer(rf"\b{c}\b", s.text, re.IGNORECASE):
+            words = _WORD.findall(s.text[m.end() :])[:4]
+            if not slot.noun or sim.best(slot.noun, _phrases(words)) >= noun_min:
+                value = "grey" if c == "gray" else c
+                out.append(Mention(value, value, s, bool(_HEDGE.search(s.text))))
+    return out
+
+
+def _time_mentions(s: Sentence) -> list[Mention]:
+    return [Mention(m.group(1).lower().replace(" ", "").replace(".", ""), m.group(1), s, bool(_HEDGE.search(s.text)))
+            for m in _CLOCK.finditer(s.text)]
+
+
+def find_conflicts(question: str, evidence: list[Sentence], embedder, noun_min: float = 0.48, verb_min: float = 0.6) -> tuple[Slot | None, list[Mention], bool]:
+    """(slot, mentions of its values in the evidence, whether different articles disagree)."""
+    slot = question_slot(question)
+    if slot is None:
+        return None, [], False
+    sim = _Similar(embedder)
+    mentions: list[Mention] = []
+    for s in evidence:
+        if slot.kind == "count":
+            mentions += _count_mentions(slot, s, sim, noun_min, verb_min)
+        elif slot.kind == "colour":
+            mentions += _colour_mentions(slot, s, sim, noun_min)
+        else:
+            mentions += _time_mentions(s)
+    by_value: OrderedDict[str, set[str]] = OrderedDict()
+    for m in mentions:
+        by_value.setdefault(m.value, set()).add(m.sentence.article_id)
+    disagree = len(by_value) >= 2 and len({a for arts in by_value.values() for a in arts}) >= 2
+    return slot, mentions, disagree

@@ -1,0 +1,42 @@
+"""Turning a follow-up into a standalone question for retrieval, without a model call.
+
+"And how many were injured?" after "How many attackers stormed the Karachi Police
+Office?" carries no subject of its own. When a question leans on the conversation
+(opens with "and"/"what about", uses a pronoun, or is very short), the subject of the
+previous question (its names and content words) is appended as context. A question that
+stands on its own is used as it is.
+
+>>> standalone_question("And how many were injured?", ["How many attackers stormed the Karachi Police Office?"])
+'And how many were injured? (about: Karachi Police Office)'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+
+_LEANS = re.compile(r"^(and|but|also|so|what about|how about|and what about|then)\b|\b(it|its|they|them|their|he|him|his|she|her|that|those|this|these|there)\b", re.IGNORECASE)
+
+
+def _subject(question: str) -> str:
+    body = question.split(" ", 1)[1] if " " in question else ""
+    names = re.findall(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*", body)
+    if names:
+        return " ".join(dict.fromkeys(names))
+    words = [w for w in re.findall(r"[A-Za-z]+", question) if len(w) > 3 and w.lower() not in {"what", "when", "where", "which", "there", "were", "many", "much", "does", "about"}]
+    return " ".join(words[-4:])
+
+
+def standalone_question(question: str, history: Sequence[str]) -> str:
+    """`question` made self-contained using the previous user questions (most recent last)."""
+    if not history:
+        return question
+    content = [w for w in re.findall(r"[A-Za-z]+", question) if len(w) > 3]
+    if not (_LEANS.search(question) or len(content) <= 3):
+        return question
+    for prev in reversed(history):
+        subject = _subject(prev)
+        if subject and subject.lower() not in question.lower():
+            return f"{question} (about: {subject})"
+    return question

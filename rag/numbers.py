@@ -1,0 +1,99 @@
+"""Finding and normalising numbers in text, so "three" = 3, "half a dozen" = 6 and
+"eight to 10" = 8–10 compare equal wherever they are written.
+
+>>> [(m.lo, m.hi) for m in find_numbers("eight to 10 attackers, half a dozen grenades, 4th floor")]
+[(8.0, 10.0), (6.0, 6.0), (4.0, 4.0)]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+UNITS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split())}
+TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+ORDINALS = {w: i + 1 for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())}
+SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+
+_WORD = r"(?:half\s+a\s+dozen|a\s+dozen|dozen|(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)(?:\s+(?:hundred|thousand|million))?)"
+_DIGIT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_ORD = r"(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)"
+_ONE = rf"(?:{_ORD}|{_DIGIT}|{_WORD})"
+_PATTERN = re.compile(
+    rf"(?<![\w.,/@])(?:between\s+)?(?P<a>{_ONE})(?:\s*(?:to|-|–|—|or|and)\s*(?P<b>{_DIGIT}|{_WORD}))?(?![\w/@])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Number:
+    lo: float
+    hi: float
+    ordinal: bool
+    start: int
+    end: int
+    text: str
+
+    @property
+    def label(self) -> str:
+        """Readable value: '3', '8–10'."""
+        f = lambda x: str(int(x)) if x == int(x) else str(x)  # noqa: E731
+        return f(self.lo) if self.lo == self.hi else f"{f(self.lo)}–{f(self.hi)}"
+
+
+def word_value(text: str) -> float | None:
+    """'twenty-five' → 25, 'half a dozen' → 6, '1,000' → 1000, '4th' → 4, 'apple' → None."""
+    t = " ".join(text.lower().replace("-", " ").split())
+    if t == "half a dozen":
+        return 6.0
+    if t in ("a dozen", "dozen"):
+        return 12.0
+    if re.fullmatch(r"\d+(st|nd|rd|th)", t):
+        return float(t[:-2])
+    if re.fullmatch(_DIGIT, t):
+        return float(t.replace(",", ""))
+    if t in ORDINALS:
+        return float(ORDINALS[t])
+    total, current = 0, 0
+    for w in t.split():
+        if w in UNITS:
+            current += UNITS[w]
+        elif w in TENS:
+            current += TENS[w]
+        elif w in SCALES:
+            current = max(current, 1) * SCALES[w]
+            if SCALES[w] >= 1000:
+                total, current = total + current, 0
+        else:
+            return None
+    return float(total + current)
+
+
+def find_numbers(text: str) -> list[Number]:
+    """Every number or numeric range in `text`, normalised, with its span."""
+    out = []
+    for m in _PATTERN.finditer(text):
+        a = word_value(m.group("a"))
+        if a is None:
+            continue
+        ordinal = bool(re.fullmatch(_ORD, m.group("a"), re.IGNORECASE))
+        b = word_value(m.group("b")) if m.group("b") else None
+        if b is not None and not ordinal and b > a:
+            out.append(Number(a, b, False, m.start(), m.end(), m.group(0)))
+        else:
+            end = m.start("a") + len(m.group("a"))
+            out.append(Number(a, a, ordinal, m.start("a"), end, m.group("a")))
+            if b is not None:  # "two and 3" or a descending pair: two separate numbers
+                out.append(Number(b, b, False, m.start("b"), m.end("b"), m.group("b")))
+    return out
+
+
+def same_number(x: Number, y: Number) -> bool:
+    return x.lo == y.lo and x.hi == y.hi
+
+
+def numbers_covered(claim: str, evidence: str) -> tuple[bool, list[str]]:
+    """Does every number in `claim` appear (normalised) in `evidence`? Returns the missing ones."""
+    have = find_numbers(evidence)
+    missing = [n.text for n in find_numbers(claim) if not any(same_number(n, h) for h in have)]
+    return not missing, missing

@@ -1,0 +1,131 @@
+"""Does this evidence support this claim? The check behind every citation.
+
+No NLI model ships in a package here, so the default `HeuristicVerifier` combines:
+
+* hard checks that must all pass: every number in the claim appears in the evidence
+  (normalised: "three" = 3, "half a dozen" = 6, "eight to 10" = 8–10); every proper
+  name in the claim appears in the evidence (tolerating transliteration, e.g. Muqadas ~
+  Muqaddas); the claim does not negate what the evidence affirms, or the reverse;
+* a soft score: 0.6 × share of the claim's content words found in the evidence
+  (stemmed) + 0.4 × embedding cosine between claim and evidence.
+
+Anyone with an NLI model can pass their own object with the same `support()` method.
+What this cannot catch: a claim that reuses the evidence's words and numbers in a
+different relation ("A attacked B" vs "B attacked A"), or paraphrases with no shared words.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from index.lexical import tokens
+from rag.numbers import numbers_covered, word_value
+
+NEGATIONS = re.compile(r"\b(not|no|never|none|nobody|nothing|neither|nor|without|cannot|unclear|unknown)\b|n't\b", re.IGNORECASE)
+_CAP = re.compile(r"\b[A-Z][a-zA-Z’'\-]+(?:\s+[A-Z][a-zA-Z’'\-]+)*")
+# Capitalised words that are not names worth checking.
+COMMON_CAPS = frozenset(
+    "The A An In On At Of And But Or It He She They We I This That These Those There According However Also After Before During "
+    "While When Where Who What Which Why How Yes No Reports Report Sources Source Officials Police".split()
+)
+
+COLOURS = ("white", "black", "silver", "grey", "gray", "red", "blue", "green", "yellow", "brown", "golden", "gold", "orange", "purple", "pink", "maroon", "beige")
+
+
+@dataclass(frozen=True)
+class Support:
+    supported: bool
+    score: float
+    reason: str = ""
+
+
+class Verifier(Protocol):
+    def support(self, claim: str, evidence: list[str]) -> Support:
+        """Whether the evidence sentences, taken together, support the claim."""
+        ...
+
+
+def names_in(text: str) -> list[str]:
+    """Proper names: capitalised words, skipping the sentence's first word and common words."""
+    names = []
+    for m in _CAP.finditer(text):
+        words = m.group(0).split()
+        if m.start() == 0 or text[: m.start()].rstrip().endswith((".", ":", "“", '"')):
+            words = words[1:]
+        names.extend(w.strip("’'-") for w in words if w not in COMMON_CAPS and len(w) > 1)
+    return names
+
+
+def _name_found(name: str, evidence_words: set[str]) -> bool:
+    n = name.lower()
+    if n in evidence_words:
+        return True
+    for part in n.split("-"):
+        if len(part) > 2 and part in evidence_words:
+            return True
+    close = difflib.get_close_matches(n, list(evidence_words), n=1, cutoff=0.8)
+    return bool(close)
+
+
+def hard_checks(claim: str, evidence: str) -> tuple[bool, str]:
+    """Numbers, names and polarity. Returns (passed, reason for failure)."""
+    ok, missing = numbers_covered(claim, evidence)
+    if not ok:
+        return False, f"number not in evidence: {', '.join(missing)}"
+    words = {w.lower().strip("’'") for w in re.findall(r"[\w’'-]+", evidence)}
+    words |= {p for w in list(words) for p in w.split("-")}
+    absent = [n for n in names_in(claim) if not _name_found(n, words)]
+    if absent:
+        return False, f"name not in evidence: {', '.join(absent)}"
+    colours = [c for c in COLOURS if re.search(rf"\b{c}\b", claim, re.IGNORECASE) and not re.search(rf"\b{c}\b", evidence, re.IGNORECASE)]
+    if colours:
+        return False, f"colour not in evidence: {', '.join(colours)}"
+    if bool(NEGATIONS.search(claim)) != bool(NEGATIONS.search(evidence)):
+        return False, "negation differs"
+    return True, ""
+
+
+def _content(text: str) -> set[str]:
+    """Stemmed content tokens without numbers (numbers are checked exactly elsewhere)."""
+    return {t for t in tokens(text) if word_value(t) is None}
+
+
+def coverage(claim: str, evidence: str) -> float:
+    """Share of the claim's content tokens present in the evidence (0.0 for an empty claim)."""
+    c = _content(claim)
+    if not c:
+        return 0.0
+    return len(c & _content(evidence)) / len(c)
+
+
+class HeuristicVerifier:
+    """Lexical + embedding similarity with strict number/name/negation checks."""
+
+    def __init__(self, embedder=None, threshold: float = 0.55, min_coverage: float = 0.5):
+        self.embedder = embedder
+        self.threshold = threshold
+        self.min_coverage = min_coverage
+
+    def _cosine(self, claim: str, evidence: str) -> float:
+        if self.embedder is None:
+            return coverage(claim, evidence)
+        v = self.embedder.embed([claim, evidence])
+        return float(np.dot(v[0], v[1]))
+
+    def support(self, claim: str, evidence: list[str]) -> Support:
+        text = " ".join(evidence)
+        cov = coverage(claim, text)
+        score = 0.6 * cov + 0.4 * max(self._cosine(claim, text), 0.0)
+        passed, reason = hard_checks(claim, text)
+        if not passed:
+            return Support(False, score, reason)
+        if cov < self.min_coverage:
+            return Support(False, score, f"only {cov:.0%} of the claim's words are in the evidence")
+        if score < self.threshold:
+            return Support(False, score, f"support score {score:.2f} below {self.threshold}")
+        return Support(True, score)

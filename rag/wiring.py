@@ -1,0 +1,56 @@
+"""The composition root: the one place that builds models and the index from a Config."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from rag.config import Config
+from rag.errors import RagError
+
+log = logging.getLogger(__name__)
+
+
+def build_embedder(cfg: Config):
+    from index.embedding import load_embedder
+
+    return load_embedder(cfg.embedder)
+
+
+def build_generator(cfg: Config):
+    from rag.generate import LlamaCppGenerator, OpenAIGenerator
+    from rag.models import bundled_gguf
+
+    if cfg.backend == "openai":
+        return OpenAIGenerator(cfg.llm_url, cfg.llm_model, cfg.llm_api_key or None, cfg.connect_timeout, cfg.read_timeout)
+    threads = cfg.threads or None
+    if cfg.backend == "gguf":
+        return LlamaCppGenerator(Path(cfg.model), n_ctx=cfg.n_ctx, threads=threads)
+    path = bundled_gguf(cfg.models_dir)
+    return LlamaCppGenerator(path, n_ctx=cfg.n_ctx, threads=threads, chat_format="chatml", name="qwen2.5-coder-0.5b-instruct-q4_k_m")
+
+
+def load_store(cfg: Config, embedder):
+    from index.store import load
+
+    return load(cfg.index_dir, embedder.fingerprint, cfg.chunk_size, cfg.chunk_overlap)
+
+
+def build_index(cfg: Config, corpus: Path | None = None, embedder=None):
+    from index.store import build
+
+    return build(corpus or cfg.corpus, cfg.index_dir, embedder or build_embedder(cfg), cfg.chunk_size, cfg.chunk_overlap)
+
+
+def build_engine(cfg: Config, generator=None):
+    """Everything `answer()` needs, loaded once. Pass `generator` to reuse one."""
+    from rag.answer import Engine
+    from rag.verify import HeuristicVerifier
+
+    embedder = build_embedder(cfg)
+    store = load_store(cfg, embedder)
+    if generator is None:
+        generator = build_generator(cfg)
+    if not store.sentences:
+        raise RagError("the index holds no sentences: add articles and run `rag index`")
+    return Engine(store=store, embedder=embedder, generator=generator, verifier=HeuristicVerifier(embedder), config=cfg)
