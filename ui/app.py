@@ -1,0 +1,296 @@
+"""The chat UI: a thin Gradio adapter over the answer function.
+
+`build_ui(answer_fn, list_articles_fn, add_article_fn, feedback_fn, examples)` lays out the
+page and connects events; everything it shows is rendered by `ui.format` from `Answer`s,
+and the conversation logic lives in `ui.chat`. `main(cfg)` wires the real engine and
+serves the page (Gradio's queue, 127.0.0.1:7860 by default, never a public share link).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no outbound calls
+
+import gradio as gr  # noqa: E402
+
+from rag.errors import RagError  # noqa: E402
+from rag.types import Article  # noqa: E402
+from ui.assets import CSS, HEAD  # noqa: E402
+from ui.chat import AnswerFn, Session, run_turn  # noqa: E402
+from ui.corpus import pasted_article  # noqa: E402
+from ui.feedback import RATINGS, feedback_record  # noqa: E402
+from ui.format import SOURCES_EMPTY, article_rows, chat_messages, sources_html  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+BUNDLED_EXAMPLES = [
+    "What happened at the Karachi Police Office?",
+    "How many attackers were killed?",
+    "Where is the Karachi Police Office located?",
+    "Who claimed responsibility for the attack?",
+]
+FEEDBACK_ICONS = {"helpful": "✓", "wrong": "✗", "evidence_wrong": "⚠"}
+PLACEHOLDER = (
+    "**Ask a question about the indexed articles.**\n\n"
+    "Every sentence of an answer cites the exact sentence it comes from: select a [n] to read it, highlighted, in its article."
+)
+
+
+def build_ui(
+    answer_fn: AnswerFn,
+    list_articles_fn: Callable[[], Iterable[Article]],
+    add_article_fn: Callable[[str, bytes], str],
+    feedback_fn: Callable[[dict[str, Any]], None],
+    examples: Sequence[str] = (),
+) -> gr.Blocks:
+    """The whole page. `answer_fn(question, history, on_token, should_stop) -> Answer`;
+    `add_article_fn(file_name, content) -> message` (raises RagError); `feedback_fn(record)`
+    stores one feedback record."""
+
+    def articles() -> dict[str, Article]:
+        return {a.id: a for a in list_articles_fn()}
+
+    def ask(question: str, session: Session):
+        """Stream one turn: outputs are chat, sources, question box, Ask, Stop, feedback row, feedback status."""
+        q = " ".join((question or "").split())
+        if not q:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        first = True
+        for turn in run_turn(session, q, answer_fn):
+            if turn.done:
+                yield (
+                    chat_messages(session),
+                    sources_html(turn, articles()),
+                    gr.skip(),
+                    gr.update(interactive=True),
+                    gr.update(visible=False),
+                    gr.update(visible=turn.answer is not None),
+                    "",
+                )
+            elif first:
+                first = False
+                yield (
+                    chat_messages(session),
+                    sources_html(turn, {}),
+                    "",
+                    gr.update(interactive=False),
+                    gr.update(visible=True),
+                    gr.update(visible=False),
+                    "",
+                )
+            else:
+                yield chat_messages(session), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+
+    def ask_example(session: Session, evt: gr.SelectData):
+        value = evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value or "")
+        yield from ask(value, session)
+
+    def stop(session: Session) -> None:
+        session.stop_requested = True
+
+    def new_chat(session: Session):
+        session.stop_requested = True
+        session.clear()
+        return [], SOURCES_EMPTY, gr.update(visible=False), ""
+
+    def give_feedback(rating: str, session: Session) -> str:
+        turn = session.last_answered()
+        if turn is None:
+            return "Ask a question first."
+        try:
+            feedback_fn(feedback_record(rating, turn))
+        except (OSError, RagError) as e:
+            return f"⚠ Could not save feedback: {e}"
+        return f"Thanks: recorded “{RATINGS[rating]}” for “{turn.question}”."
+
+    def refresh_articles():
+        arts = list(list_articles_fn())
+        return article_rows(arts), f"{len(arts)} articles indexed."
+
+    def add(name: str, data: bytes):
+        try:
+            msg = add_article_fn(name, data)
+        except RagError as e:
+            msg = f"⚠ {e}"
+        except OSError as e:
+            msg = f"⚠ Could not save the article: {e}"
+        rows, summary = refresh_articles()
+        return msg, rows, summary
+
+    def add_file(path: str | None):
+        if not path:
+            return "⚠ Choose a file first.", gr.skip(), gr.skip(), gr.skip()
+        p = Path(path)
+        msg, rows, summary = add(p.name, p.read_bytes())
+        return msg, rows, summary, None
+
+    def add_pasted(title: str, date: str, text: str):
+        try:
+            name, data = pasted_article(title, date, text)
+        except RagError as e:
+            return f"⚠ {e}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        msg, rows, summary = add(name, data)
+        cleared = "" if not msg.startswith("⚠") else gr.skip()
+        return msg, rows, summary, cleared, cleared, cleared
+
+    with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
+        session = gr.State(lambda: Session())  # a new Session per browser session
+        gr.Markdown(
+            "# Ask the articles\nAnswers come only from the indexed news articles, and every sentence cites its source.",
+            elem_classes="rag-header",
+        )
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=320):
+                        chatbot = gr.Chatbot(
+                            label="Conversation",
+                            elem_id="rag-chat",
+                            height="62vh",
+                            min_height=320,
+                            placeholder=PLACEHOLDER,
+                            examples=[{"text": q} for q in examples] or None,
+                            feedback_options=None,
+                            latex_delimiters=[],
+                            buttons=["copy"],
+                            autoscroll=True,
+                        )
+                        with gr.Row(equal_height=True):
+                            question = gr.Textbox(
+                                show_label=False,
+                                placeholder="Ask about the articles… (Enter to send)",
+                                lines=1,
+                                max_lines=4,
+                                scale=6,
+                                min_width=180,
+                                autofocus=True,
+                                elem_id="rag-question",
+                                max_length=4000,
+                            )
+                            ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="rag-ask")
+                            stop_btn = gr.Button("Stop", variant="stop", scale=1, min_width=70, visible=False, elem_id="rag-stop")
+                        with gr.Row(visible=False, elem_id="rag-feedback") as feedback_row:
+                            fb_buttons = {
+                                k: gr.Button(f"{FEEDBACK_ICONS[k]} {label}", size="sm", elem_id=f"rag-fb-{k}", min_width=100)
+                                for k, label in RATINGS.items()
+                            }
+                        feedback_status = gr.Markdown("", elem_id="rag-feedback-status")
+                        new_btn = gr.Button("New conversation", size="sm", variant="secondary", elem_id="rag-new")
+                    with gr.Column(scale=2, min_width=300):
+                        sources = gr.HTML(SOURCES_EMPTY, elem_id="rag-sources", js_on_load=None, padding=True)
+            with gr.Tab("Articles", id="articles") as articles_tab:
+                summary = gr.Markdown("")
+                table = gr.Dataframe(
+                    headers=["File", "Title", "Date", "Words"],
+                    datatype=["str", "str", "str", "number"],
+                    interactive=False,
+                    wrap=True,
+                    elem_id="rag-articles",
+                )
+                gr.Markdown(
+                    "### Add an article\nThe file is saved into the corpus folder (never replacing a file) and the index is updated."
+                )
+                add_status = gr.Markdown("", elem_id="rag-add-status")
+                with gr.Row(equal_height=False):
+                    with gr.Column(min_width=280):
+                        upload = gr.File(
+                            label="Upload a .txt, .md or .html article",
+                            file_types=[".txt", ".md", ".html", ".htm"],
+                            type="filepath",
+                            elem_id="rag-upload",
+                        )
+                        upload_btn = gr.Button("Add uploaded file", elem_id="rag-add-file")
+                    with gr.Column(min_width=280):
+                        paste_title = gr.Textbox(label="Title", elem_id="rag-paste-title")
+                        paste_date = gr.Textbox(label="Date (optional, YYYY-MM-DD)", elem_id="rag-paste-date")
+                        paste_text = gr.Textbox(label="Article text", lines=6, elem_id="rag-paste-text")
+                        paste_btn = gr.Button("Add pasted article", elem_id="rag-add-paste")
+
+        outputs = [chatbot, sources, question, ask_btn, stop_btn, feedback_row, feedback_status]
+        run: dict[str, Any] = dict(outputs=outputs, concurrency_id="answer", concurrency_limit=1, show_progress="hidden")
+        question.submit(ask, [question, session], **run)
+        ask_btn.click(ask, [question, session], **run)
+        chatbot.example_select(ask_example, [session], **run)
+        stop_btn.click(stop, [session], None, queue=False)
+        new_btn.click(new_chat, [session], [chatbot, sources, feedback_row, feedback_status], queue=False)
+        chatbot.clear(new_chat, [session], [chatbot, sources, feedback_row, feedback_status], queue=False)
+        for rating, btn in fb_buttons.items():
+            btn.click(partial(give_feedback, rating), [session], [feedback_status], queue=False)
+        demo.load(refresh_articles, None, [table, summary])
+        articles_tab.select(refresh_articles, None, [table, summary])
+        upload_btn.click(add_file, [upload], [add_status, table, summary, upload], concurrency_id="index", concurrency_limit=1)
+        paste_btn.click(
+            add_pasted,
+            [paste_title, paste_date, paste_text],
+            [add_status, table, summary, paste_title, paste_date, paste_text],
+            concurrency_id="index",
+            concurrency_limit=1,
+        )
+    return demo
+
+
+def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> None:
+    """Launch with the queue (the model serves one answer at a time); never a share link."""
+    demo.queue(default_concurrency_limit=1, max_size=64)
+    try:
+        demo.launch(
+            server_name=host,
+            server_port=port,
+            share=False,
+            inbrowser=False,
+            prevent_thread_lock=not block,
+            show_error=False,
+            head=HEAD,
+            css=CSS,
+            theme=gr.themes.Soft(),
+            ssr_mode=False,
+            mcp_server=False,
+            pwa=False,
+            footer_links=["gradio", "settings"],
+            max_file_size="2mb",
+            quiet=not block,
+        )
+    except OSError as e:
+        raise RagError(f"cannot serve on {host}:{port} ({e}); choose another with --port") from None
+
+
+def examples_for(corpus: Path) -> list[str]:
+    """Example questions for the bundled corpus; none for a corpus we know nothing about."""
+    from rag.config import ROOT
+
+    try:
+        bundled = Path(corpus).resolve() == (ROOT / "corpus").resolve()
+    except OSError:
+        bundled = False
+    return list(BUNDLED_EXAMPLES) if bundled else []
+
+
+def main(cfg) -> int:
+    """`rag chat`: load (or first build) the index and the model, then serve the chat."""
+    from rag.answer import answer
+    from rag.wiring import build_engine, build_index
+    from ui.corpus import Library
+    from ui.feedback import append_jsonl
+
+    if not cfg.index_dir.exists():
+        log.warning("no index at %s: building it from %s", cfg.index_dir, cfg.corpus)
+        build_index(cfg)
+    engine = build_engine(cfg)
+    library = Library(cfg, engine)
+
+    def answer_fn(question, history, on_token, should_stop):
+        return answer(question, engine, history=history, on_token=on_token, should_stop=should_stop)
+
+    def feedback_fn(record: dict[str, Any]) -> None:
+        append_jsonl(cfg.feedback_file, {**record, "settings": cfg.public()})
+
+    demo = build_ui(answer_fn, library.articles, library.add, feedback_fn, examples_for(cfg.corpus))
+    serve(demo, cfg.host, cfg.port)
+    return 0

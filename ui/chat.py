@@ -1,0 +1,123 @@
+"""One browser session's conversation, and running one turn of it.
+
+No Gradio here: `run_turn` drives the answer function in a worker thread and yields the
+turn each time something visible changed (more draft text, the final answer, an error),
+so the streaming and stopping logic is tested without a server.
+
+Each browser session gets its own `Session` (through `gr.State`), so two people never see
+each other's history, and Stop only stops the session it was pressed in.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from rag.errors import RagError
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+
+# answer_fn(question, history, on_token, should_stop) -> Answer
+AnswerFn = Callable[[str, Sequence[str], Callable[[str], None], Callable[[], bool]], Answer]
+
+
+@dataclass
+class Turn:
+    """One question and what became of it."""
+
+    id: int
+    question: str
+    draft: str = ""
+    answer: Answer | None = None
+    error: str = ""
+    stopped: bool = False
+
+    @property
+    def done(self) -> bool:
+        return self.answer is not None or bool(self.error)
+
+
+@dataclass
+class Session:
+    """The per-browser-session state kept in `gr.State`."""
+
+    turns: list[Turn] = field(default_factory=list)
+    stop_requested: bool = False
+
+    def history(self) -> list[str]:
+        """Earlier user questions that were answered (most recent last), for follow-ups.
+
+        >>> Session([Turn(0, "Who attacked?", error="LLM server down")]).history()
+        []
+        """
+        return [t.question for t in self.turns if t.answer is not None]
+
+    def last_answered(self) -> Turn | None:
+        for t in reversed(self.turns):
+            if t.answer is not None:
+                return t
+        return None
+
+    def start(self, question: str) -> Turn:
+        turn = Turn(id=len(self.turns), question=question)
+        self.turns.append(turn)
+        self.stop_requested = False
+        return turn
+
+    def clear(self) -> None:
+        self.turns.clear()
+        self.stop_requested = False
+
+
+_DONE = object()
+
+
+def run_turn(session: Session, question: str, answer_fn: AnswerFn, refresh_s: float = 0.08) -> Iterator[Turn]:
+    """Ask `question` in `session`; yield the turn as its draft grows and once it is done.
+
+    The answer function runs in a worker thread; tokens come back through a queue and are
+    yielded at most every `refresh_s` seconds. A RagError becomes the turn's `error` (one
+    line for the user); any other exception is logged and shown as a short message, never
+    a traceback. If the caller stops iterating (the browser went away), the worker is told
+    to stop at the next token.
+    """
+    history = session.history()
+    turn = session.start(question)
+    yield turn
+    events: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        try:
+            result = answer_fn(question, history, events.put, lambda: session.stop_requested)
+            events.put((_DONE, result, None))
+        except RagError as e:
+            events.put((_DONE, None, str(e)))
+        except Exception as e:  # the UI must stay up and say what happened
+            log.exception("answering %r failed", question)
+            events.put((_DONE, None, f"unexpected {type(e).__name__}: {e}"))
+
+    worker = threading.Thread(target=work, name=f"answer-{turn.id}", daemon=True)
+    worker.start()
+    last = 0.0
+    try:
+        while True:
+            item = events.get()
+            if isinstance(item, tuple) and item and item[0] is _DONE:
+                _, result, error = item
+                turn.answer, turn.error = result, error or ""
+                turn.stopped = session.stop_requested
+                yield turn
+                return
+            turn.draft += item
+            now = time.monotonic()
+            if now - last >= refresh_s:
+                last = now
+                yield turn
+    finally:
+        if not turn.done:
+            session.stop_requested = True

@@ -1,0 +1,143 @@
+"""Adding an article from the browser: save it into the corpus folder, re-index, reload.
+
+A file is never overwritten: identical content already in the corpus is reported as
+such, and a different file with the same name gets a new name (`name-2.txt`), which the
+user is told about. Re-indexing is incremental (only the new file is embedded) and the
+engine's store is swapped for the new one only after the index was written.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.reading import SUFFIXES
+from rag.errors import RagError
+from rag.types import Article
+
+MAX_BYTES = 2_000_000
+_DATE = re.compile(r"^(?:19|20)\d\d-[01]\d-[0-3]\d$")
+
+
+def safe_name(name: str) -> str:
+    """A plain file name for the corpus folder (no folders, no odd characters).
+
+    >>> safe_name("../Karachi attack (AP).TXT")
+    'Karachi_attack_AP.txt'
+    """
+    base = Path(str(name).replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise RagError(f"{base or 'the file'}: only {', '.join(SUFFIXES)} files can be added")
+    stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-")[:80] or "article"
+    return stem + suffix
+
+
+def check_text(data: bytes, label: str) -> str:
+    """The UTF-8 text of an article file, or a one-line RagError."""
+    if len(data) > MAX_BYTES:
+        raise RagError(f"{label} is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+    if b"\x00" in data[:4096]:
+        raise RagError(f"{label} is a binary file, not a text article")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RagError(f"{label} is not UTF-8 text") from None
+    if not text.strip():
+        raise RagError(f"{label} is empty")
+    return text
+
+
+def pasted_article(title: str, date: str, text: str) -> tuple[str, bytes]:
+    """File name and content for a pasted article: title line, optional `Date:` line, text.
+
+    >>> pasted_article("Blast in Karachi", "2023-02-17", "Police said.")
+    ('Blast_in_Karachi.txt', b'Blast in Karachi\\nDate: 2023-02-17\\n\\nPolice said.\\n')
+    """
+    text, title, date = (text or "").strip(), " ".join((title or "").split()), (date or "").strip()
+    if not text:
+        raise RagError("paste the article text first")
+    if date and not _DATE.match(date):
+        raise RagError(f"date {date!r} is not YYYY-MM-DD")
+    head = ""
+    if title:
+        head = title + "\n"
+    if date:
+        head += f"Date: {date}\n"
+    content = (head + "\n" if head else "") + text + "\n"
+    name_from = title or text.splitlines()[0]
+    return safe_name(" ".join(name_from.split()[:8]) + ".txt"), content.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: Path
+    new: bool  # False when identical content was already in the corpus
+    note: str = ""
+
+
+def save_article(corpus: Path, name: str, data: bytes) -> Saved:
+    """Write `data` into `corpus` under a safe, unused name; never overwrite a file."""
+    name = safe_name(name)
+    check_text(data, name)
+    corpus = Path(corpus)
+    if not corpus.is_dir():
+        raise RagError(f"corpus folder not found: {corpus}")
+    for existing in sorted(corpus.iterdir()):
+        if existing.is_file() and existing.stat().st_size == len(data) and existing.read_bytes() == data:
+            return Saved(existing, new=False, note=f"this article is already in the corpus as {existing.name}")
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for i in range(1, 1000):
+        candidate = corpus / (name if i == 1 else f"{stem}-{i}{suffix}")
+        try:
+            with open(candidate, "xb") as f:  # exclusive create: never replaces a file
+                f.write(data)
+        except FileExistsError:
+            continue
+        note = "" if i == 1 else f"a different {name} already exists, so it was saved as {candidate.name}"
+        return Saved(candidate, new=True, note=note)
+    raise RagError(f"too many files named like {name} in {corpus}")
+
+
+class Library:
+    """The corpus behind a running engine: list its articles, add one (one add at a time)."""
+
+    def __init__(self, cfg, engine):
+        self.cfg, self.engine = cfg, engine
+        self.lock = threading.Lock()
+
+    def articles(self) -> list[Article]:
+        return list(self.engine.store.articles.values())
+
+    def add(self, name: str, data: bytes) -> str:
+        """Save, re-index incrementally, reload the store; returns a message for the user."""
+        from rag.wiring import build_index, load_store
+
+        with self.lock:
+            saved = save_article(self.cfg.corpus, name, data)
+            if not saved.new and saved.path.name in self.engine.store.articles:
+                return f"Nothing added: {saved.note}."
+            try:
+                report = build_index(self.cfg, embedder=self.engine.embedder)
+                store = load_store(self.cfg, self.engine.embedder)
+            except RagError as e:
+                if saved.new:
+                    saved.path.unlink(missing_ok=True)
+                raise RagError(f"{saved.path.name} was not added: re-indexing failed: {e}") from None
+            self.engine.store = store
+            article = store.articles.get(saved.path.name)
+            if article is None:
+                reason = next((s.reason for s in report.skipped if Path(s.path).name == saved.path.name), "it could not be read")
+                if saved.new:
+                    saved.path.unlink(missing_ok=True)
+                raise RagError(f"{saved.path.name} was not added: {reason}")
+            note = f" ({saved.note})" if saved.note else ""
+            return (
+                f"Added {article.id}: “{article.title}”{note}. Index updated in {report.seconds:.1f} s "
+                f"(embedded {len(report.embedded_files)} file, reused {len(report.reused_files)}); "
+                f"{len(store.articles)} articles indexed."
+            )
