@@ -13,7 +13,7 @@ STOPWORDS = frozenset(
     up down in out on off over under again further then once here there when where why how all any both each few more most
     other some such no nor not only own same so than too very s t can will just don should now is are was were be been being
     have has had having do does did doing i me my we our you your he him his she her it its they them their what which who
-    whom this that these those am would could also said says""".split()
+    whom this that these those am would could also said says many much""".split()
 )
 
 

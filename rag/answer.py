@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from index.embedding import Embedder
 from index.store import Store
 from rag.citations import ABSTAIN_TEXT, assemble
-from rag.claims import attribute, says_unknown, split_claims
+from rag.claims import Attribution, attribute, extractive_answer, says_unknown, split_claims
 from rag.config import Config
 from rag.conflicts import find_conflicts
 from rag.followup import standalone_question
 from rag.generate import Generator
 from rag.prompt import answer_messages
-from rag.retrieve import retrieve
+from rag.retrieve import answer_type, has_type, retrieve
 from rag.scope import clean_question, is_meta_request, is_relevant
 from rag.types import Answer, Sentence
-from rag.verify import Verifier
+from rag.verify import Support, Verifier
 
 
 @dataclass
@@ -36,7 +36,10 @@ class Engine:
     config: Config
 
 
-def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token: Callable[[str], None] | None = None) -> Answer:
+def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token: Callable[[str], None] | None = None,
+           should_stop: Callable[[], bool] | None = None) -> Answer:
+    """Answer one question. `history` holds earlier user questions (for follow-ups); `on_token`
+    receives the draft as it streams; `should_stop()` returning True ends generation early."""
     cfg, store, t0 = engine.config, engine.store, time.perf_counter()
     ms = lambda: (time.perf_counter() - t0) * 1000  # noqa: E731
     q = clean_question(question, cfg.max_question_chars)
@@ -50,18 +53,29 @@ def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token:
     if not r.hits or not is_relevant(r.max_similarity, r.lexical_overlap, cfg.min_similarity):
         return Answer(answer=ABSTAIN_TEXT, abstained=True, citations=(), retrieved=r.hits,
                       timings_ms={**timings, "first_token": 0.0, "total": ms()}, **base)
-    evidence = evidence_sentences(store, [h.sentence for h in r.hits])
+    # Values of what the question asks (a count, a colour, a time) are looked for in the wider pool,
+    # and the sentences that state them join the evidence, so every version reaches the model and the answer.
+    slot, mentions, disagree = find_conflicts(standalone, [h.sentence for h in r.pool], engine.embedder)
+    evidence = evidence_sentences(store, pick_evidence([h.sentence for h in r.hits], [m.sentence for m in mentions], cfg.top_k))
     draft = ""
     for piece in engine.generator.stream(answer_messages(standalone, [s.text for s in evidence]), cfg.max_answer_tokens):
         timings.setdefault("first_token", ms())
         draft += piece
         if on_token:
             on_token(piece)
+        if should_stop and should_stop():
+            break
     timings.setdefault("first_token", ms())
     timings["generate"] = ms()
     candidates = evidence_sentences(store, evidence, radius=1)
-    attributions = [] if says_unknown(draft) else [attribute(c, candidates, engine.verifier) for c in split_claims(draft)]
-    slot, mentions, disagree = find_conflicts(standalone, evidence, engine.embedder)
+    claims = [] if says_unknown(draft) else split_claims(draft)
+    attributions = [attribute(c, candidates, engine.verifier) for c in claims if responsive(c, standalone)]
+    kind = answer_type(standalone)
+    if claims and kind in ("place", "time", "duration") and not any(a.support.supported and has_type(a.claim, kind) for a in attributions):
+        # The draft holds no place/time at all: let the best-matching sentence that does answer.
+        best = extractive_answer(standalone, evidence, lambda t: has_type(t, kind))
+        if best is not None:
+            attributions.insert(0, Attribution(best.text, (best,), Support(True, 1.0, "extracted")))
     text, citations, claims, conflicts = assemble(attributions, slot, mentions if disagree else [], store.articles)
     abstained = not citations
     timings["total"] = ms()
@@ -69,9 +83,24 @@ def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token:
                   conflicts=conflicts, retrieved=r.hits, timings_ms=timings, draft=draft, **base)
 
 
+def responsive(claim: str, question: str) -> bool:
+    """A "when" or "how long" question needs a time or duration in its answer; a claim
+    without one is true perhaps, but not an answer (the 0.5B model sometimes copies such)."""
+    kind = answer_type(question)
+    return kind not in ("time", "duration") or has_type(claim, kind)
+
+
+def pick_evidence(hits: list[Sentence], slot_sentences: list[Sentence], limit: int) -> list[Sentence]:
+    """The best half of the hits, then sentences stating the asked-for values, then the rest."""
+    head = hits[: max(limit // 2, 1)]
+    out = list(dict.fromkeys(head + slot_sentences[: limit - len(head)] + hits))
+    return out[:limit]
+
+
 def evidence_sentences(store: Store, sentences: list[Sentence], radius: int = 0) -> list[Sentence]:
     """The hits in rank order; a hit that opens with a pronoun brings its previous sentence
-    (so "He added that…" keeps its speaker); `radius` > 0 adds neighbours on both sides."""
+    (so "He added that…" keeps its speaker); `radius` > 0 adds neighbours on both sides.
+    Sentences that read as instructions to an assistant are dropped."""
     out: dict[str, Sentence] = {}
     for s in sentences:
         around = store.neighbours(s, radius) if radius else store.neighbours(s, 1)
@@ -80,4 +109,6 @@ def evidence_sentences(store: Store, sentences: list[Sentence], radius: int = 0)
             around = [x for x in around if x.n == s.n or (x.n == s.n - 1 and first in {"he", "she", "they", "it", "this", "these", "those"})]
         for x in around:
             out.setdefault(x.id, x)
-    return list(out.values())
+    # An article sentence that gives orders to an assistant is an injection attempt: it is never
+    # shown to the model as evidence nor cited as support (the article's other sentences still are).
+    return [s for s in out.values() if not is_meta_request(s.text)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.lexical import tokens
 from index.sentences import split_sentences
 from rag.types import Sentence
 from rag.verify import Support, Verifier, coverage
@@ -65,3 +66,22 @@ def attribute(claim: str, candidates: list[Sentence], verifier: Verifier) -> Att
         if joint.supported:
             return Attribution(claim, tuple(pair), joint)
     return Attribution(claim, (best,), best_support)
+
+
+LIGHT_WORDS = frozenset(tokens("happen happened occur occurred take took place get got go went come came did do does done make made"))
+
+
+def extractive_answer(question: str, evidence: list[Sentence], has_kind) -> Sentence | None:
+    """The evidence sentence that best answers a typed question ("where", "when", "how long")
+    on its own: it holds the wanted kind of value and at least 60% of the question's content
+    words. Used when the model's draft holds no such value."""
+    q = set(tokens(question)) - LIGHT_WORDS
+    if not q:
+        return None
+    best, best_cov = None, 0.6
+    for s in evidence:
+        if has_kind(s.text):
+            cov = len(q & set(tokens(s.text))) / len(q)
+            if cov >= best_cov and (best is None or cov > best_cov):
+                best, best_cov = s, cov
+    return best

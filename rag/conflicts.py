@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.lexical import tokens
 from rag.numbers import find_numbers
 from rag.types import Sentence
 from rag.verify import COLOURS
@@ -33,10 +34,13 @@ _TIME_Q = re.compile(r"\b(?:what time|at what hour|which time)\b", re.IGNORECASE
 _PASSIVE = re.compile(rf"\b{_AUX}\s+(?:been\s+|also\s+|reportedly\s+)*[a-z]+(?:ed|en|wn)\b", re.IGNORECASE)
 _BOUNDARY = re.compile(r"[,;:.!?()—–]|\b(?:while|whereas|but|besides)\b", re.IGNORECASE)
 _QUALIFIER = re.compile(r"(at least|up to|over|more than|around|about|nearly|almost|some|approximately)\s+$", re.IGNORECASE)
-_HEDGE = re.compile(r"\b(could be|may have|might|allegedly|reportedly|unconfirmed|early reports?|initial(?:ly)?|sources said|claimed|it is possible|suspected)\b", re.IGNORECASE)
+_HEDGE = re.compile(r"\b(could be|may have|might|allegedly|unconfirmed|early reports?|initial reports?|sources said|it is possible)\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b(\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.))", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-STOP_NOUNS = {"the", "a", "an", "of", "in", "on", "at", "and", "to", "who", "which", "that", "were", "was", "have", "had", "has", "been"}
+STOP_NOUNS = {"the", "a", "an", "of", "in", "on", "at", "and", "to", "who", "which", "that", "were", "was", "have", "had", "has", "been",
+              "by", "from", "with", "for", "into", "while", "as", "or", "but", "including", "besides", "whom", "around", "near",
+              "after", "before", "during", "inside", "outside", "behind", "under", "over", "through", "across", "since", "until"}
+QUESTION_WORDS = {"how", "many", "much", "what", "which", "when", "where", "who", "why", "number", "total", "there", "colour", "color", "time"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Slot:
     noun: str  # what is counted / coloured ("attackers", "car"); may be ""
     verb: str  # what happened to it ("injured"); may be ""
     topic: str  # readable, for the answer
+    context: frozenset[str] = frozenset()  # the question's other content words (stemmed); a mention's sentence needs one
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,9 @@ def question_slot(question: str) -> Slot | None:
             noun_words.append(w)
         noun = " ".join(w for w in noun_words if w.lower() not in STOP_NOUNS)
         topic = "the number of " + (f"{noun} {verb}".strip() if noun else (f"people {verb}" if verb else "them"))
-        return Slot("count", noun.lower(), verb, topic)
+        context = frozenset(tokens(q)) - frozenset(tokens(f"{noun} {verb} " + " ".join(QUESTION_WORDS)))
+        context = context - frozenset(tokens(m.string[: m.start()]))  # words before "how many" are framing
+        return Slot("count", noun.lower(), verb, topic, context)
     if _COLOUR_Q.search(q):
         words = [w for w in _WORD.findall(q) if w.lower() not in STOP_NOUNS and not _COLOUR_Q.fullmatch(w) and w.lower() not in ("what", "which")]
         noun = words[-1].lower() if words else ""
@@ -111,38 +118,54 @@ class _Similar:
 
 
 def _phrases(words: list[str]) -> list[str]:
-    """Unigrams and bigrams of the first four words: candidate heads of a noun phrase."""
-    w = [x for x in words[:4] if x.lower() not in STOP_NOUNS]
-    return w + [f"{a} {b}" for a, b in zip(w, w[1:])]
+    """The noun phrase right after a number or colour: the words up to the first function
+    word (at most three), and its last word, its likely head ("security checkpoints",
+    "checkpoints")."""
+    run = []
+    for w in words[:3]:
+        if w.lower() in STOP_NOUNS or w.lower() in _AUX_WORDS:
+            break
+        run.append(w)
+    if not run:
+        return []
+    # A shorter prefix is a head only when a participle follows it ("terrorists firing").
+    heads = [" ".join(run[: i + 1]) for i in range(len(run) - 1) if re.search(r"(?:ing|ed)$", run[i + 1].lower())]
+    return list(dict.fromkeys([" ".join(run), run[-1], *heads]))
 
 
-def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, verb_min: float) -> list[Mention]:
+def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, verb_min: float, context: frozenset[str]) -> list[Mention]:
     out = []
     text = s.text
+    if context and not (context & set(tokens(text))):
+        return out  # the question's other words ("in the building") are not in this sentence
     for n in find_numbers(text):
         if n.ordinal or (1900 <= n.lo <= 2100 and n.lo == n.hi):
             continue
         after = text[n.end :]
         if re.match(r"-\w", after) or re.match(r"\s+of\s+(?:the|them|those|whom|which|these)\b", after, re.IGNORECASE):
             continue  # "35-year-old", "two of the militants"
+        if n.lo == 1 and re.search(r"\b(?:the|this|that)\s+$", text[: n.start]):
+            continue  # "the one killed by the Rangers" is a reference, not a count
         clause = _BOUNDARY.split(after, maxsplit=1)[0]
+        nxt = next((m.start for m in find_numbers(clause)), None)
+        clause = clause[:nxt] if nxt is not None else clause  # the next number starts another phrase
         words = _WORD.findall(clause)[:12]
         if not words:
             continue
         if slot.verb:
-            verb_hit = sim.best(slot.verb, words) >= verb_min
-            if not verb_hit:
+            if sim.best(slot.verb, words) < verb_min:
                 continue
-            noun_ok = not slot.noun or words[0].lower() == slot.verb or sim.best(slot.noun, _phrases(words)) >= noun_min - 0.1
+            # "six injured": the verb is the head; otherwise the noun must match, a little looser.
+            noun_ok = not slot.noun or words[0].lower() == slot.verb or sim.best(slot.noun, _phrases(words)) >= noun_min - 0.05
         else:
             noun_ok = bool(slot.noun) and sim.best(slot.noun, _phrases(words)) >= noun_min
-            if noun_ok and _PASSIVE.search(clause):
-                continue  # "five terrorists were killed" answers another question
+            if noun_ok and (_PASSIVE.search(clause) or re.search(r"\b[a-z]+ed\s+$", text[: n.start])):
+                continue  # "five terrorists were killed", "killed two terrorists" answer another question
         if not noun_ok:
             continue
         qual = _QUALIFIER.search(text[: n.start][-20:])
         shown = (qual.group(1).lower() + " " if qual else "") + n.text
-        out.append(Mention(n.label, shown, s, bool(qual) or bool(_HEDGE.search(text))))
+        out.append(Mention(n.label, shown, s, bool(_HEDGE.search(text))))
     return out
 
 
@@ -162,16 +185,19 @@ def _time_mentions(s: Sentence) -> list[Mention]:
             for m in _CLOCK.finditer(s.text)]
 
 
-def find_conflicts(question: str, evidence: list[Sentence], embedder, noun_min: float = 0.48, verb_min: float = 0.6) -> tuple[Slot | None, list[Mention], bool]:
+def find_conflicts(question: str, evidence: list[Sentence], embedder, noun_min: float = 0.55, verb_min: float = 0.6) -> tuple[Slot | None, list[Mention], bool]:
     """(slot, mentions of its values in the evidence, whether different articles disagree)."""
     slot = question_slot(question)
     if slot is None:
         return None, [], False
     sim = _Similar(embedder)
     mentions: list[Mention] = []
+    # Context words that most sentences share ("Karachi", "police") say nothing; keep the rarer ones.
+    df = {t: sum(t in set(tokens(s.text)) for s in evidence) for t in slot.context}
+    context = frozenset(t for t, n in df.items() if n <= 0.4 * len(evidence))
     for s in evidence:
         if slot.kind == "count":
-            mentions += _count_mentions(slot, s, sim, noun_min, verb_min)
+            mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context)
         elif slot.kind == "colour":
             mentions += _colour_mentions(slot, s, sim, noun_min)
         else:

@@ -9,6 +9,7 @@ disagreements hide when one article fills the whole top-k.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -17,14 +18,53 @@ import numpy as np
 from index import vectors
 from index.embedding import Embedder
 from index.store import Store
+from rag.numbers import find_numbers
 from rag.types import Hit
 
 RRF_K = 60
+TYPE_BONUS = 0.5 / (RRF_K + 1)  # worth about half a first place in one list
+
+_TIME = re.compile(r"\b(\d{1,2}(:\d\d)?\s*(am|pm|a\.m\.|p\.m\.)|monday|tuesday|wednesday|thursday|friday|saturday|sunday|morning|afternoon|evening|night|dusk|dawn|noon|midnight|january|february|march|april|may|june|july|august|september|october|november|december|\d{4}-\d\d-\d\d)\b", re.IGNORECASE)
+_DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|hours?)[\s-]*(long\s+)?(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|\bhours-long\b", re.IGNORECASE)
+_PLACE = re.compile(r"\b(?:on|at|near|off|behind|outside|inside|in|along)\s+(?:the\s+)?[A-Z][\w’'-]+")  # a named place
+_PERSON = re.compile(r"\b(Mr|Mrs|Ms|Dr|DIG|IG|IGP|AIG|Brig|Gen|Col|Inspector|Minister|Governor|Chief|spokesperson|officer|commander)\b|[a-z,]\s[A-Z][a-z]+\s[A-Z][a-z]+")
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of answer a question wants, from its wh-word: count, duration, time, place or person."""
+    q = question.lower()
+    if re.search(r"\bhow (many|much)\b|\bnumber of\b", q):
+        return "count"
+    if re.search(r"\bhow long\b", q):
+        return "duration"
+    if re.search(r"\bwhen\b|\bwhat time\b|\bwhat day\b|\bwhat date\b", q):
+        return "time"
+    if re.search(r"\bwhere\b", q):
+        return "place"
+    if re.search(r"\bwho\b|\bwhose\b", q):
+        return "person"
+    return None
+
+
+def has_type(text: str, kind: str | None) -> bool:
+    """Whether a sentence contains something of the wanted kind (a number, a time, a place, a person)."""
+    if kind == "count":
+        return any(not (1900 <= n.lo <= 2100) for n in find_numbers(text))
+    if kind == "duration":
+        return bool(_DURATION.search(text))
+    if kind == "time":
+        return bool(_TIME.search(text))
+    if kind == "place":
+        return bool(_PLACE.search(text))
+    if kind == "person":
+        return bool(_PERSON.search(text))
+    return False
 
 
 @dataclass(frozen=True)
 class Retrieval:
     hits: tuple[Hit, ...]
+    pool: tuple[Hit, ...]  # the wider fused ranking (no per-article cap), where disputed values are looked for
     query_vector: np.ndarray
     max_similarity: float  # best cosine between the query and any sentence or window
     lexical_overlap: float  # share of the query's content tokens found in the top hits
@@ -39,7 +79,7 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
     return dict(scores)
 
 
-def retrieve(store: Store, embedder: Embedder, query: str, top_k: int = 8, per_article: int = 3, pool: int = 40,
+def retrieve(store: Store, embedder: Embedder, query: str, top_k: int = 8, per_article: int = 3, pool: int = 60,
              mode: str = "hybrid") -> Retrieval:
     """Top sentences for `query`. `mode` is `hybrid` (default), `dense` or `bm25`."""
     from index.lexical import tokens
@@ -62,6 +102,12 @@ def retrieve(store: Store, embedder: Embedder, query: str, top_k: int = 8, per_a
     lexical = [i for i, _ in store.bm25.search(query, pool)]
     rankings = {"hybrid": [lexical, dense, window], "dense": [dense, window], "bm25": [lexical]}[mode]
     fused = rrf(rankings)
+    # Answer-type matching: a sentence holding the kind of thing asked for moves up a little.
+    kind = answer_type(query)
+    if kind:
+        for i in fused:
+            if has_type(store.sentences[i].text, kind):
+                fused[i] += TYPE_BONUS
     order = sorted(fused, key=lambda i: -fused[i])
     per: dict[str, int] = defaultdict(int)
     hits: list[Hit] = []
@@ -79,4 +125,5 @@ def retrieve(store: Store, embedder: Embedder, query: str, top_k: int = 8, per_a
     for h in hits:
         found |= q_tokens & set(tokens(h.sentence.text))
     overlap = len(found) / len(q_tokens) if q_tokens else 0.0
-    return Retrieval(hits=tuple(hits), query_vector=qv, max_similarity=max_sim, lexical_overlap=overlap)
+    pool_hits = tuple(Hit(sentence=store.sentences[i], score=fused[i]) for i in order[:pool])
+    return Retrieval(hits=tuple(hits), pool=pool_hits, query_vector=qv, max_similarity=max_sim, lexical_overlap=overlap)

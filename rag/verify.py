@@ -31,7 +31,8 @@ _CAP = re.compile(r"\b[A-Z][a-zA-Z’'\-]+(?:\s+[A-Z][a-zA-Z’'\-]+)*")
 # Capitalised words that are not names worth checking.
 COMMON_CAPS = frozenset(
     "The A An In On At Of And But Or It He She They We I This That These Those There According However Also After Before During "
-    "While When Where Who What Which Why How Yes No Reports Report Sources Source Officials Police".split()
+    "While When Where Who What Which Why How Yes No Reports Report Sources Source Officials Police Both Some Many Most All Meanwhile "
+    "Earlier Later Then Today Yesterday Overall Initially Finally According".split()
 )
 
 COLOURS = ("white", "black", "silver", "grey", "gray", "red", "blue", "green", "yellow", "brown", "golden", "gold", "orange", "purple", "pink", "maroon", "beige")
@@ -51,13 +52,12 @@ class Verifier(Protocol):
 
 
 def names_in(text: str) -> list[str]:
-    """Proper names: capitalised words, skipping the sentence's first word and common words."""
+    """Proper names: capitalised words other than common sentence openers and number words.
+    A capitalised first word counts too ("Tauqeer led the operation"); evidence is matched
+    case-insensitively, so an ordinary word there ("Security forces…") costs nothing."""
     names = []
     for m in _CAP.finditer(text):
-        words = m.group(0).split()
-        if m.start() == 0 or text[: m.start()].rstrip().endswith((".", ":", "“", '"')):
-            words = words[1:]
-        names.extend(w.strip("’'-") for w in words if w not in COMMON_CAPS and len(w) > 1)
+        names.extend(w.strip("’'-") for w in m.group(0).split() if w not in COMMON_CAPS and len(w) > 1 and word_value(w) is None)
     return names
 
 
@@ -85,9 +85,23 @@ def hard_checks(claim: str, evidence: str) -> tuple[bool, str]:
     colours = [c for c in COLOURS if re.search(rf"\b{c}\b", claim, re.IGNORECASE) and not re.search(rf"\b{c}\b", evidence, re.IGNORECASE)]
     if colours:
         return False, f"colour not in evidence: {', '.join(colours)}"
-    if bool(NEGATIONS.search(claim)) != bool(NEGATIONS.search(evidence)):
+    claim_neg = bool(NEGATIONS.search(claim))
+    if claim_neg and not NEGATIONS.search(evidence):
+        return False, "negation differs"
+    if not claim_neg and _negates_claim(evidence, claim):
         return False, "negation differs"
     return True, ""
+
+
+def _negates_claim(evidence: str, claim: str) -> bool:
+    """Whether a negation in the evidence governs words of the claim (within four words).
+    "…equipped with weapons, but they never got the chance" does not negate "equipped"."""
+    claim_words = _content(claim)
+    for m in NEGATIONS.finditer(evidence):
+        scope = " ".join(evidence[m.end() :].split()[:4])
+        if _content(scope) & claim_words:
+            return True
+    return False
 
 
 def _content(text: str) -> set[str]:

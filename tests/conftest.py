@@ -1,0 +1,103 @@
+"""Shared fixtures and discriminating fakes.
+
+`HashEmbedder` gives different texts different vectors (a hashed bag of stemmed words),
+so ranking bugs show; `ScriptedGenerator` replies from a queue and records every prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+class HashEmbedder:
+    """Bag of stemmed words hashed into 256 dims, L2-normalised. Deterministic, model-free."""
+
+    name = "hash-bow"
+    dim = 256
+    fingerprint = "hash-bow-v1"
+
+    def embed(self, texts, progress=None):
+        from index.lexical import tokens
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for tok in tokens(t) or [t.lower()]:
+                h = int(hashlib.md5(tok.encode()).hexdigest(), 16)
+                out[i, h % self.dim] += 1.0 if (h >> 8) & 1 else -1.0
+            n = np.linalg.norm(out[i])
+            if n:
+                out[i] /= n
+        if progress:
+            progress(len(texts))
+        return out
+
+
+class ScriptedGenerator:
+    """Replies from a queue (or a function of the prompt); records the messages it got."""
+
+    name = "scripted"
+
+    def __init__(self, replies=()):
+        self.replies = deque(replies)
+        self.prompts: list[list[dict]] = []
+
+    def enqueue(self, *replies):
+        self.replies.extend(replies)
+
+    def stream(self, messages, max_tokens=160):
+        self.prompts.append(messages)
+        reply = self.replies.popleft() if self.replies else "I don't know."
+        if callable(reply):
+            reply = reply(messages)
+        for word in reply.split(" "):
+            yield word + " "
+
+
+@pytest.fixture
+def hash_embedder():
+    return HashEmbedder()
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    dst = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dst)
+    for p in dst.iterdir():
+        p.chmod(0o644)
+    return dst
+
+
+def make_engine(corpus: Path, data_dir: Path, embedder, generator, **cfg_overrides):
+    """An Engine over `corpus` with the given fakes (index built into `data_dir`)."""
+    from index.store import build, load
+    from rag.answer import Engine
+    from rag.config import load_config
+    from rag.verify import HeuristicVerifier
+
+    cfg = load_config(overrides={"corpus": corpus, "data_dir": data_dir, **cfg_overrides}, env={})
+    build(corpus, cfg.index_dir, embedder, cfg.chunk_size, cfg.chunk_overlap)
+    store = load(cfg.index_dir, embedder.fingerprint, cfg.chunk_size, cfg.chunk_overlap)
+    return Engine(store=store, embedder=embedder, generator=generator, verifier=HeuristicVerifier(embedder), config=cfg)
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from index.embedding import MiniLMEmbedder
+
+    return MiniLMEmbedder()

@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import pytest
+
+from index.chunking import make_chunks, split
+from index.reading import read_article
+from index.sentences import split_sentences
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def texts(t):
+    return [t[s:e] for s, e in split_sentences(t)]
+
+
+def test_abbreviations_initials_and_decimals_do_not_split():
+    t = "Dr. A. B. Khaliq said 4.5 km were sealed. Brig. Tauqeer led it."
+    assert texts(t) == ["Dr. A. B. Khaliq said 4.5 km were sealed.", "Brig. Tauqeer led it."]
+
+
+def test_quotes_and_urls():
+    t = "“Firing is still going on,” the statement said. Random shooting pic.twitter.com/2FFmGMAAYw — Kamran Khan. Next one?"
+    assert texts(t) == ["“Firing is still going on,” the statement said.", "Random shooting pic.twitter.com/2FFmGMAAYw — Kamran Khan.", "Next one?"]
+
+
+def test_closing_quote_after_period_ends_sentence():
+    t = "He said “we are ready.” Then he left."
+    assert texts(t) == ["He said “we are ready.”", "Then he left."]
+
+
+def test_lines_are_boundaries_and_spans_are_trimmed():
+    t = "  Heading line\n\nFirst sentence here. Second one.\n"
+    spans = split_sentences(t)
+    assert [t[s:e] for s, e in spans] == ["Heading line", "First sentence here.", "Second one."]
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.iterdir()), ids=lambda p: p.name)
+def test_every_corpus_sentence_slices_back_exactly(path):
+    a = read_article(path)
+    raw = path.read_text(encoding="utf-8")
+    sentences = split(a)
+    assert len(sentences) > 5
+    for s in sentences:
+        assert raw[s.start : s.end] == s.text
+        assert s.text == s.text.strip() and s.text
+    # spans are ordered and disjoint
+    assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:]))
+
+
+def test_chunks_are_windows_of_whole_sentences(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("One is here. Two is here. Three is here. Four is here. Five.")
+    a = read_article(p)
+    ss = split(a)
+    chunks = make_chunks(a, ss, size=3, overlap=1)
+    assert [len(c.sentence_ids) for c in chunks] == [3, 3]
+    assert chunks[1].sentence_ids[0] == chunks[0].sentence_ids[-1]
+    for c in chunks:
+        assert a.text[c.start : c.end] == c.text
+    with pytest.raises(ValueError):
+        make_chunks(a, ss, size=2, overlap=2)
