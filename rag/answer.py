@@ -18,6 +18,7 @@ from rag.config import Config
 from rag.conflicts import find_conflicts
 from rag.followup import standalone_question
 from rag.generate import Generator
+from rag.partial import not_covered_sentence, question_parts, unanswered_parts
 from rag.prompt import answer_messages
 from rag.retrieve import answer_type, has_type, retrieve
 from rag.scope import clean_question, is_meta_request, is_relevant
@@ -78,6 +79,9 @@ def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token:
             attributions.insert(0, Attribution(best.text, (best,), Support(True, 1.0, "extracted")))
     text, citations, claims, conflicts = assemble(attributions, slot, mentions if disagree else [], store.articles)
     abstained = not citations
+    missing = unanswered_parts(q, [c.text for c in claims if c.supported] + [text] * bool(conflicts))
+    if missing and not abstained:
+        text += " " + not_covered_sentence(missing)
     timings["total"] = ms()
     return Answer(answer=ABSTAIN_TEXT if abstained else text, abstained=abstained, citations=citations, claims=claims,
                   conflicts=conflicts, retrieved=r.hits, timings_ms=timings, draft=draft, **base)
@@ -86,8 +90,8 @@ def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token:
 def responsive(claim: str, question: str) -> bool:
     """A "when" or "how long" question needs a time or duration in its answer; a claim
     without one is true perhaps, but not an answer (the 0.5B model sometimes copies such)."""
-    kind = answer_type(question)
-    return kind not in ("time", "duration") or has_type(claim, kind)
+    kinds = {answer_type(part) for part in question_parts(question)}
+    return any(k not in ("time", "duration") or has_type(claim, k) for k in kinds)
 
 
 def pick_evidence(hits: list[Sentence], slot_sentences: list[Sentence], limit: int) -> list[Sentence]:

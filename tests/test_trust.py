@@ -145,3 +145,16 @@ def test_follow_up_uses_the_earlier_question(engine_for):
     a = answer("And how many were injured?", e, history=["When did the fire at the Linden textile mill start?"])
     assert "Linden" in a.standalone_question
     assert not a.abstained
+
+
+def test_partly_answerable_question_says_which_part_is_missing(engine_for):
+    e = engine_for({"a1": A1, "a2": A2}, ["The blaze started in the dye house around 11pm."])
+    a = answer("When did the blaze start and who insured the mill?", e)
+    assert not a.abstained and "11pm" in a.answer
+    assert a.answer.endswith("The articles do not say who insured the mill.")
+
+
+def test_fully_answered_two_part_question_has_no_missing_note(engine_for):
+    e = engine_for({"a1": A1, "a2": A2}, ["The blaze started in the dye house around 11pm. Maria Kovacs owns the Linden mill."])
+    a = answer("When did the blaze start and who owns the Linden mill?", e)
+    assert "do not say" not in a.answer, a.answer
