@@ -71,12 +71,8 @@ def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token:
     candidates = evidence_sentences(store, evidence, radius=1)
     claims = [] if says_unknown(draft) else split_claims(draft)
     attributions = [attribute(c, candidates, engine.verifier) for c in claims if responsive(c, standalone)]
-    kind = answer_type(standalone)
-    if claims and kind in ("place", "time", "duration") and not any(a.support.supported and has_type(a.claim, kind) for a in attributions):
-        # The draft holds no place/time at all: let the best-matching sentence that does answer.
-        best = extractive_answer(standalone, evidence, lambda t: has_type(t, kind))
-        if best is not None:
-            attributions.insert(0, Attribution(best.text, (best,), Support(True, 1.0, "extracted")))
+    if claims:
+        attributions = with_extracted_answer(attributions, standalone, evidence)
     text, citations, claims, conflicts = assemble(attributions, slot, mentions if disagree else [], store.articles)
     abstained = not citations
     missing = unanswered_parts(q, [c.text for c in claims if c.supported] + [text] * bool(conflicts))
@@ -92,6 +88,16 @@ def responsive(claim: str, question: str) -> bool:
     without one is true perhaps, but not an answer (the 0.5B model sometimes copies such)."""
     kinds = {answer_type(part) for part in question_parts(question)}
     return any(k not in ("time", "duration") or has_type(claim, k) for k in kinds)
+
+
+def with_extracted_answer(attributions: list[Attribution], question: str, evidence: list[Sentence]) -> list[Attribution]:
+    """When a where/when/how-long question's verified claims hold no place or time at all,
+    the evidence sentence that answers it best leads the answer (it is its own citation)."""
+    kind = answer_type(question)
+    if kind not in ("place", "time", "duration") or any(a.support.supported and has_type(a.claim, kind) for a in attributions):
+        return attributions
+    best = extractive_answer(question, evidence, lambda t: has_type(t, kind))
+    return attributions if best is None else [Attribution(best.text, (best,), Support(True, 1.0, "extracted")), *attributions]
 
 
 def pick_evidence(hits: list[Sentence], slot_sentences: list[Sentence], limit: int) -> list[Sentence]:
