@@ -1,0 +1,143 @@
+"""The peer baseline: llama-index's CitationQueryEngine with the same model and embedder.
+
+This is what a user would otherwise build: `VectorStoreIndex` over the same folder
+(llama-index's default `SentenceSplitter`, 1024-token chunks), `CitationQueryEngine.from_args`
+with its defaults (top-2 chunks, 512-token citation sources), the same Qwen GGUF through
+`LlamaCPP` with ChatML prompts and greedy decoding, and the same all-MiniLM-L6-v2 weights
+through `HuggingFaceEmbedding`. `llm=` and `embed_model=` are passed explicitly; the global
+`Settings` is never used (it would build an OpenAI client).
+
+It runs in a separate process (`run_in_subprocess`) so that llama-index is never imported
+by `rag` or the eval harness, and so that its peak memory is measured on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import resource
+import time
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+STOP = ["<|im_end|>", "<|endoftext|>", "<|im_start|>"]
+SYSTEM = "You are a helpful assistant."
+
+
+@dataclass(frozen=True)
+class PeerSettings:
+    corpus: str
+    model_path: str
+    embedder_path: str
+    max_tokens: int = 160
+    n_ctx: int = 4096
+    threads: int = 0
+
+
+def messages_to_prompt(messages: Any) -> str:
+    """ChatML, the format Qwen2.5 was trained on (llama-index's default is Llama-2's)."""
+    parts = []
+    if not messages or str(getattr(messages[0].role, "value", messages[0].role)) != "system":
+        parts.append(f"<|im_start|>system\n{SYSTEM}<|im_end|>")
+    for m in messages:
+        parts.append(f"<|im_start|>{getattr(m.role, 'value', m.role)}\n{m.content}<|im_end|>")
+    parts.append("<|im_start|>assistant\n")
+    return "\n".join(parts)
+
+
+def completion_to_prompt(completion: str) -> str:
+    return f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n{completion}<|im_end|>\n<|im_start|>assistant\n"
+
+
+def conversation_query(question: str, history: list[str]) -> str:
+    """The peer has no follow-up rewriting: earlier questions are given to it as context."""
+    if not history:
+        return question
+    return "Earlier questions: " + " ".join(history) + "\nQuestion: " + question
+
+
+def run_peer(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str, Any]:
+    """Answer `queries` ((case id, query text)) with the peer; returns raw outputs and timings."""
+    import os
+
+    t0 = time.perf_counter()
+    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.core.query_engine import CitationQueryEngine
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.llms.llama_cpp import LlamaCPP
+
+    t_import = time.perf_counter() - t0
+    embed = HuggingFaceEmbedding(model_name=settings.embedder_path, device="cpu")
+    threads = settings.threads or os.cpu_count() or 2
+    llm = LlamaCPP(
+        model_path=settings.model_path,
+        temperature=0.0,
+        max_new_tokens=settings.max_tokens,
+        context_window=settings.n_ctx,
+        generate_kwargs={"stop": STOP, "top_k": 1, "repeat_penalty": 1.0},
+        model_kwargs={"n_gpu_layers": 0, "n_threads": threads, "n_batch": 512, "seed": 0},
+        messages_to_prompt=messages_to_prompt,
+        completion_to_prompt=completion_to_prompt,
+        verbose=False,
+    )
+    t_models = time.perf_counter() - t0 - t_import
+    t1 = time.perf_counter()
+    docs = SimpleDirectoryReader(input_dir=settings.corpus, required_exts=[".txt", ".md", ".html", ".htm"]).load_data()
+    index = VectorStoreIndex.from_documents(docs, embed_model=embed, transformations=[SentenceSplitter()])
+    engine = CitationQueryEngine.from_args(index, llm=llm, streaming=True)
+    t_index = time.perf_counter() - t1
+
+    def count_tokens(text: str) -> int:
+        return len(llm._model.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+
+    outputs = []
+    for case_id, query in queries:
+        t = time.perf_counter()
+        first = None
+        text = ""
+        error = ""
+        sources: list[dict[str, Any]] = []
+        try:
+            response = engine.query(query)
+            for piece in response.response_gen:
+                if first is None and piece:
+                    first = time.perf_counter() - t
+                text += piece
+            for i, n in enumerate(response.source_nodes, 1):
+                sources.append({"n": i, "source": n.node.metadata.get("file_name", ""), "text": n.node.get_content(), "score": n.score})
+        except Exception as e:  # the peer's failures are results, not crashes of the eval
+            error = f"{type(e).__name__}: {e}"[:300]
+        total = time.perf_counter() - t
+        outputs.append({"case_id": case_id, "query": query, "answer": text.strip(), "sources": sources, "ttft_s": first,
+                        "total_s": total, "gen_tokens": count_tokens(text), "decode_s": (total - first) if first else None,
+                        "error": error})
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from llama_index.core import Settings
+
+    # Everything was passed explicitly: the global Settings must never have built a model.
+    untouched = getattr(Settings, "_llm", None) is None and getattr(Settings, "_embed_model", None) is None
+    return {"outputs": outputs, "global_settings_untouched": untouched, "import_s": t_import, "load_s": t_models, "index_s": t_index, "peak_rss_mb": peak_mb,
+            "settings": {"similarity_top_k": 2, "citation_chunk_size": 512, "node_chunk_size": 1024, "max_new_tokens": settings.max_tokens}}
+
+
+def run_in_subprocess(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str, Any]:
+    """`run_peer` in a fresh (spawned) process: its imports and memory stay out of ours."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(run_peer, (settings, queries))
+
+
+if __name__ == "__main__":  # a quick manual check: python -m evals.peer "question"
+    import json
+    import sys
+
+    from index.embedding import packaged_minilm_path
+    from rag.config import load_config
+    from rag.models import bundled_gguf
+
+    cfg = load_config()
+    s = PeerSettings(str(cfg.corpus), str(bundled_gguf(cfg.models_dir)), str(packaged_minilm_path()))
+    print(json.dumps(run_peer(s, [("q", q) for q in sys.argv[1:]]), indent=1, default=str))

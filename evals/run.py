@@ -1,0 +1,180 @@
+"""`rag eval`: build an index for a corpus, answer every case, score, compare, write reports.
+
+    rag eval                                   # bundled corpus, evals/cases.jsonl, with baselines
+    rag eval --corpus evals/corpus_millfire    # picks evals/cases_millfire.jsonl
+    rag eval --limit 5 --no-baselines          # a quick look while developing
+    rag eval --gate evals/baseline.json        # exit 1 when a headline metric regressed
+
+The models are loaded once. The index for the eval lives in `<data_dir>/eval-<corpus name>`
+so the user's own index is never touched. The llama-index peer runs in its own process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import resource
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from evals.cases import Case, load_cases, read_corpus_texts
+from evals.report import by_type, machine, write
+from evals.scoring import SPEED_KEYS, aggregate, score_item
+from evals.systems import CachingGenerator, Output, peer_outputs, run_ours
+from rag.config import Config
+from rag.errors import RagError
+
+log = logging.getLogger(__name__)
+
+EVALS = Path(__file__).resolve().parent
+
+
+def default_cases(corpus: Path, cfg: Config) -> Path:
+    """evals/cases.jsonl for the bundled corpus; evals/cases_<topic>.jsonl for evals/corpus_<topic>."""
+    if corpus.resolve() != Path(cfg.corpus).resolve() and corpus.name.startswith("corpus_"):
+        candidate = corpus.parent / f"cases_{corpus.name.removeprefix('corpus_')}.jsonl"
+        if candidate.exists():
+            return candidate
+        raise RagError(f"no cases file for {corpus}: pass --cases FILE (expected {candidate})")
+    return EVALS / "cases.jsonl"
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _items(cases: list[Case], outputs: list[Output], texts: dict[str, str], supports) -> list[dict[str, Any]]:
+    items = []
+    for case, out in zip(cases, outputs, strict=True):
+        items.append({"case_id": case.id, "type": case.type, "question": case.question, "history": list(case.history),
+                      "output": out.to_dict(), "scores": score_item(case, out, texts, supports)})
+    return items
+
+
+def _system(items: list[dict[str, Any]], resources: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+    return {"metrics": aggregate([it["scores"] for it in items], skip), "by_type": by_type(items), "resources": resources, "items": items}
+
+
+def _peer_model(cfg: Config) -> str | None:
+    if cfg.backend == "openai":
+        return None
+    if cfg.backend == "gguf":
+        return str(Path(cfg.model).expanduser())
+    from rag.models import bundled_gguf
+
+    return str(bundled_gguf(cfg.models_dir))
+
+
+def _peer_embedder(cfg: Config) -> str:
+    if cfg.embedder in ("", "bundled", "minilm"):
+        from index.embedding import packaged_minilm_path
+
+        return str(packaged_minilm_path())
+    return cfg.embedder
+
+
+def run_eval(cfg: Config, corpus: Path, cases_path: Path, limit: int | None = None, dense: bool = True, peer: bool = True,
+             generator: Any = None) -> dict[str, Any]:
+    """Everything but the writing: returns the report as a dict. `generator` replaces the configured one (tests)."""
+    from rag.wiring import build_engine, build_generator, build_index
+
+    texts = read_corpus_texts(corpus)
+    cases = load_cases(cases_path, texts)
+    if limit:
+        cases = cases[:limit]
+    name = corpus.resolve().name
+    ecfg = dataclasses.replace(cfg, corpus=corpus, data_dir=Path(cfg.data_dir) / f"eval-{name}")
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    mach = machine()
+
+    t0 = time.perf_counter()
+    built = build_index(ecfg, corpus)
+    index_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    # From the user's cfg, not ecfg: the joined model lives in the user's data dir.
+    generator = CachingGenerator(generator if generator is not None else build_generator(cfg))
+    engine = build_engine(ecfg, generator=generator)
+    load_s = time.perf_counter() - t0
+
+    def supports(claim: str, passages: list[str]) -> bool:
+        return engine.verifier.support(claim, passages).supported
+
+    notes = []
+    t0 = time.perf_counter()
+    ours = run_ours(engine, cases, "ours")
+    systems = {"ours": _system(_items(cases, ours, texts, supports), {
+        "index build s": round(index_s, 1), "model+index load s": round(load_s, 1), "run s": round(time.perf_counter() - t0, 1),
+        "peak RSS MB (whole eval process so far)": peak_rss_mb()})}
+
+    if dense and cfg.retrieval != "dense":
+        dense_engine = build_engine(dataclasses.replace(ecfg, retrieval="dense"), generator=generator)
+        hits_before = generator.hits
+        dense = run_ours(dense_engine, cases, "dense-only")
+        reused = generator.hits - hits_before
+        systems["dense"] = _system(_items(cases, dense, texts, supports), {"drafts reused from the main run": f"{reused}/{len(cases)}"},
+                                   skip=SPEED_KEYS)
+        notes.append("dense-only: same pipeline with cfg.retrieval='dense'; a draft whose prompt equals the main run's is replayed, "
+                     "so its speed is not reported.")
+    if peer:
+        model = _peer_model(cfg)
+        if model is None:
+            notes.append("peer skipped: the llama-index peer needs a local GGUF (backend bundled or gguf).")
+        else:
+            from evals.peer import PeerSettings, conversation_query, run_in_subprocess
+
+            settings = PeerSettings(str(corpus.resolve()), model, _peer_embedder(cfg), cfg.max_answer_tokens, cfg.n_ctx, cfg.threads)
+            t0 = time.perf_counter()
+            raw = run_in_subprocess(settings, [(c.id, conversation_query(c.question, list(c.history))) for c in cases])
+            peer = peer_outputs(raw, texts, supports)
+            systems["peer"] = _system(_items(cases, peer, texts, supports), {
+                "import s": round(raw["import_s"], 1), "model load s": round(raw["load_s"], 1), "index build s": round(raw["index_s"], 1),
+                "run s": round(time.perf_counter() - t0, 1), "peak RSS MB (its own process)": round(raw["peak_rss_mb"], 1)})
+            notes.append("peer: CitationQueryEngine.from_args defaults (top-2 of 1024-token chunks, 512-token citation sources), same GGUF, "
+                         "ChatML, greedy; it gives no offsets, so its span validity is 'cited chunk occurs verbatim in the file'; "
+                         "follow-ups get the earlier questions as context.")
+
+    return {
+        "corpus": str(corpus), "corpus_name": name, "cases_file": str(cases_path), "n_cases": len(cases),
+        "cases_sha256": hashlib.sha256(json.dumps([c.id for c in cases] + [Path(cases_path).read_text(encoding="utf-8")]).encode()).hexdigest(),
+        "limit": limit, "created_at": started, "machine": mach, "model": generator.name, "retrieval": cfg.retrieval,
+        "index": {"articles": built.articles, "sentences": built.sentences, "chunks": built.chunks},
+        "config": {k: v for k, v in cfg.public().items() if k in ("top_k", "per_article", "min_similarity", "max_answer_tokens", "n_ctx",
+                                                                   "chunk_size", "chunk_overlap", "embedder", "backend", "threads")},
+        "systems": systems, "notes": notes,
+    }
+
+
+def main(args: Any, cfg: Config) -> int:
+    """Entry point of `rag eval` (args: corpus, cases, out, limit, no_baselines, gate)."""
+    from evals import gate as gate_mod
+    from evals.report import headline_table
+
+    corpus = Path(args.corpus or cfg.corpus)
+    if not corpus.is_dir():
+        raise RagError(f"corpus folder not found: {corpus}")
+    cases_path = Path(args.cases) if args.cases else default_cases(corpus, cfg)
+    if args.limit is not None and args.limit < 1:
+        raise RagError("--limit must be 1 or more")
+    baseline = None
+    if args.gate:
+        if not Path(args.gate).exists():
+            raise RagError(f"baseline file not found: {args.gate}")
+        baseline = json.loads(Path(args.gate).read_text())
+    report = run_eval(cfg, corpus, cases_path, args.limit, dense=not args.no_baselines, peer=not args.no_baselines)
+    paths = write(report, Path(args.out) if args.out else EVALS / "reports")
+    print(headline_table(report["systems"]))
+    print()
+    print("reports: " + ", ".join(str(p) for p in paths.values()))
+    if baseline is not None:
+        checks = gate_mod.check(report, baseline)
+        print()
+        print(gate_mod.render(checks))
+        if not all(c.passed for c in checks):
+            print("gate: FAILED (a headline metric fell below the baseline by more than its noise)")
+            return 1
+        print("gate: passed")
+    return 0
