@@ -85,6 +85,9 @@ class MiniLMEmbedder:
         self.layers = int(cfg["num_hidden_layers"])
         self.eps = float(cfg.get("layer_norm_eps", 1e-12))
         self.w = {k.removeprefix("bert."): v.astype(np.float32) for k, v in load_file(str(self.folder / "model.safetensors")).items()}
+        # Linear weights transposed once into contiguous arrays, so every matmul is a plain 2-D BLAS call.
+        for k in [k for k in self.w if k.endswith(".weight") and self.w[k].ndim == 2 and "embeddings" not in k]:
+            self.w[k] = np.ascontiguousarray(self.w[k].T)
         self.dim = int(cfg["hidden_size"])
         self.tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self.tok.enable_truncation(max_length=max_tokens)
@@ -104,7 +107,8 @@ class MiniLMEmbedder:
             p = f"encoder.layer.{i}."
 
             def lin(name: str, h: np.ndarray, p: str = p) -> np.ndarray:
-                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+                wt = w[p + name + ".weight"]
+                return (h.reshape(-1, h.shape[-1]) @ wt).reshape(*h.shape[:-1], wt.shape[1]) + w[p + name + ".bias"]
 
             q, k, v = (
                 lin(f"attention.self.{m}", x).reshape(n, seq, self.heads, hd).transpose(0, 2, 1, 3)
