@@ -186,8 +186,6 @@ class OpenAIGenerator:
             raise self._fail(f"closed the connection before the reply was complete ({one_line(e, 120)})") from None
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as e:
             raise self._fail(f"failed: {type(e).__name__}: {one_line(e, 160)}") from None
-        except UnicodeError as e:
-            raise self._fail(f"sent text that is not valid UTF-8 ({one_line(e, 80)})") from None
 
     def _reply(self, chunks: Iterable[str], max_tokens: int) -> Iterator[str]:
         """Pieces of the answer from the response text: an SSE stream, or one JSON object."""
