@@ -64,12 +64,15 @@ def conflict_from(slot: Slot, mentions: list[Mention], numbering: Numbering) -> 
         note = _version_note(ms, numbering.articles)
         sources = tuple(sorted({m.sentence.article_id for m in ms}))
         versions.append(Version(value=value, citations=ns, sources=sources, note=note))
+        shown = f"“{shown}”" if slot.kind == "polarity" else shown
         parts.append(f"{shown}{' (' + note + ')' if note else ''} {markers(ns)}")
     text = f"Reports differ on {slot.topic}: " + "; ".join(parts) + "."
     return Conflict(topic=slot.topic, versions=tuple(versions)), text
 
 
 def _states_slot_value(claim: str, slot: Slot, mentions: list[Mention]) -> bool:
+    if slot.kind == "polarity":
+        return False  # the model's claims stay; the conflict line adds the opposite reports
     if slot.kind == "count":
         values = {m.value for m in mentions}
         return any(n.label in values for n in find_numbers(claim))

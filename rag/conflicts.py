@@ -186,10 +186,12 @@ def _time_mentions(s: Sentence) -> list[Mention]:
 
 
 def find_conflicts(question: str, evidence: list[Sentence], embedder, noun_min: float = 0.55, verb_min: float = 0.6) -> tuple[Slot | None, list[Mention], bool]:
-    """(slot, mentions of its values in the evidence, whether different articles disagree)."""
+    """(slot, mentions of its values in the evidence, whether different articles disagree).
+    Questions that ask for no count, colour or time are checked for opposite statements instead."""
     slot = question_slot(question)
     if slot is None:
-        return None, [], False
+        pslot, pmentions = find_polarity_conflict(question, evidence)
+        return pslot, pmentions, pslot is not None
     sim = _Similar(embedder)
     mentions: list[Mention] = []
     # Context words that most sentences share ("Karachi", "police") say nothing; keep the rarer ones.
@@ -207,3 +209,45 @@ def find_conflicts(question: str, evidence: list[Sentence], embedder, noun_min: 
         by_value.setdefault(m.value, set()).add(m.sentence.article_id)
     disagree = len(by_value) >= 2 and len({a for arts in by_value.values() for a in arts}) >= 2
     return slot, mentions, disagree
+
+
+_WH = frozenset(tokens("who whom whose what which when where why how did does do was were is are has have had any anyone anybody"))
+
+
+def find_polarity_conflict(question: str, evidence: list[Sentence], min_cover: float = 0.75) -> tuple[Slot | None, list[Mention]]:
+    """Sentences from different articles that state the question's predicate, some negated,
+    some not: "TTP claimed responsibility" against "no group has claimed responsibility".
+    Each version is shown as the words of its sentence that carry the predicate."""
+    from rag.claims import LIGHT_WORDS
+    from rag.verify import NEGATIONS
+
+    words = set(tokens(question)) - _WH - LIGHT_WORDS
+    if len(words) < 2:
+        return None, []
+    mentions = []
+    for s in evidence:
+        toks = tokens(s.text)
+        if len(words & set(toks)) < min_cover * len(words):
+            continue
+        negated = any(set(tokens(" ".join(s.text[m.end() :].split()[:4]))) & words for m in NEGATIONS.finditer(s.text))
+        mentions.append(Mention("no" if negated else "yes", _excerpt(s.text, words), s, bool(_HEDGE.search(s.text))))
+    by_value: dict[str, set[str]] = {}
+    for m in mentions:
+        by_value.setdefault(m.value, set()).add(m.sentence.article_id)
+    if len(by_value) < 2 or by_value["yes"] == by_value["no"] and len(by_value["yes"]) == 1:
+        return None, []
+    q = question.rstrip("?").strip()
+    q = q[0].lower() + q[1:]
+    topic = q if q.split()[0] in ("who", "which", "what", "whose", "when", "where", "how", "why") else "whether " + q
+    return Slot("polarity", "", "", topic), mentions
+
+
+def _excerpt(text: str, words: set[str]) -> str:
+    """The shortest run of the sentence's words that holds its matches of `words`, with up to
+    five words before it (the subject, a negation), e.g. "no terrorist group has claimed responsibility for the attack"."""
+    ws = text.split()
+    hits = [i for i, w in enumerate(ws) if set(tokens(w)) & words]
+    if not hits:
+        return text
+    start, end = max(hits[0] - 5, 0), hits[-1] + 1
+    return " ".join(ws[start:end]).strip(" ,;:“”\"'")

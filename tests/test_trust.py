@@ -158,3 +158,29 @@ def test_fully_answered_two_part_question_has_no_missing_note(engine_for):
     e = engine_for({"a1": A1, "a2": A2}, ["The blaze started in the dye house around 11pm. Maria Kovacs owns the Linden mill."])
     a = answer("When did the blaze start and who owns the Linden mill?", e)
     assert "do not say" not in a.answer, a.answer
+
+
+CLAIM_A = """Arson suspected
+
+Police said the Blue Hand group claimed responsibility for the fire at the Linden mill.
+"""
+CLAIM_B = """No claim yet
+
+No group has claimed responsibility for the fire at the Linden mill, the mayor said.
+"""
+
+
+def test_opposite_statements_from_different_articles_are_a_conflict(engine_for):
+    e = engine_for({"a1": A1, "c1": CLAIM_A, "c2": CLAIM_B}, ["The Blue Hand group claimed responsibility for the fire."])
+    a = answer("Which group claimed responsibility for the fire at the Linden mill?", e)
+    assert len(a.conflicts) == 1, a
+    values = {v.value: v.sources for v in a.conflicts[0].versions}
+    assert values == {"yes": ("c1.txt",), "no": ("c2.txt",)}
+    assert "Reports differ" in a.answer
+    check_quotes(a, e)
+
+
+def test_same_statement_everywhere_is_no_conflict(engine_for):
+    e = engine_for({"a1": A1, "c1": CLAIM_A}, ["The Blue Hand group claimed responsibility for the fire."])
+    a = answer("Which group claimed responsibility for the fire at the Linden mill?", e)
+    assert not a.conflicts and not a.abstained
