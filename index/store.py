@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +223,7 @@ def build(corpus: Path, index_dir: Path, embedder: Embedder, chunk_size: int = 3
         "files": hashes,
         "counts": {"articles": len(articles), "sentences": len(sentences), "chunks": len(chunks)},
         "versions": _versions(),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     _write_atomically(index_dir, manifest, articles, hashes, sentences, chunks, sv, cv, si, ci)
     report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
@@ -236,7 +236,7 @@ def _write_atomically(index_dir: Path, manifest: dict[str, Any], articles: Itera
                       sentences: list[Sentence], chunks: list[Chunk], sv: np.ndarray, cv: np.ndarray, si, ci) -> None:
     versions_dir = index_dir.parent / (index_dir.name + "-versions")
     versions_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = versions_dir / (stamp + ".tmp")
     tmp.mkdir()
     try:

@@ -111,7 +111,7 @@ class _Similar:
             return 0.0
         missing = [p.lower() for p in phrases if p.lower() not in self.cache]
         if missing:
-            for p, v in zip(missing, self.embedder.embed(missing)):
+            for p, v in zip(missing, self.embedder.embed(missing), strict=True):
                 self.cache[p] = v
         t = self.vec(target)
         return max(float(self.cache[p.lower()] @ t) for p in phrases)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-
 _LEANS = re.compile(r"^(and|but|also|so|what about|how about|and what about|then)\b|\b(it|its|they|them|their|he|him|his|she|her|that|those|this|these|there)\b", re.IGNORECASE)
 
 
