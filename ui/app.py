@@ -262,27 +262,24 @@ def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: boo
 
 
 def examples_for(corpus: Path) -> list[str]:
-    """Example questions for the bundled corpus; none for a corpus we know nothing about."""
+    """Example questions when the corpus holds the bundled articles; none for a corpus we
+    know nothing about (a question about absent articles would only teach abstention)."""
     from rag.config import ROOT
 
     try:
-        bundled = Path(corpus).resolve() == (ROOT / "corpus").resolve()
+        bundled = {p.name for p in (ROOT / "corpus").iterdir()}
+        present = {p.name for p in Path(corpus).iterdir()}
     except OSError:
-        bundled = False
-    return list(BUNDLED_EXAMPLES) if bundled else []
+        return []
+    return list(BUNDLED_EXAMPLES) if bundled and bundled <= present else []
 
 
-def main(cfg) -> int:
-    """`rag chat`: load (or first build) the index and the model, then serve the chat."""
+def make_app(cfg, engine) -> gr.Blocks:
+    """The page wired to a loaded engine: answers, the corpus folder, the feedback file."""
     from rag.answer import answer
-    from rag.wiring import build_engine, build_index
     from ui.corpus import Library
     from ui.feedback import append_jsonl
 
-    if not cfg.index_dir.exists():
-        log.warning("no index at %s: building it from %s", cfg.index_dir, cfg.corpus)
-        build_index(cfg)
-    engine = build_engine(cfg)
     library = Library(cfg, engine)
 
     def answer_fn(question, history, on_token, should_stop):
@@ -291,6 +288,15 @@ def main(cfg) -> int:
     def feedback_fn(record: dict[str, Any]) -> None:
         append_jsonl(cfg.feedback_file, {**record, "settings": cfg.public()})
 
-    demo = build_ui(answer_fn, library.articles, library.add, feedback_fn, examples_for(cfg.corpus))
-    serve(demo, cfg.host, cfg.port)
+    return build_ui(answer_fn, library.articles, library.add, feedback_fn, examples_for(cfg.corpus))
+
+
+def main(cfg) -> int:
+    """`rag chat`: load (or first build) the index and the model, then serve the chat."""
+    from rag.wiring import build_engine, build_index
+
+    if not cfg.index_dir.exists():
+        log.warning("no index at %s: building it from %s", cfg.index_dir, cfg.corpus)
+        build_index(cfg)
+    serve(make_app(cfg, build_engine(cfg)), cfg.host, cfg.port)
     return 0

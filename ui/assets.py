@@ -27,8 +27,16 @@ HEAD = """
     document.querySelectorAll(".rag-viewer-hint").forEach((h) => { h.hidden = !!target; });
     if (!target) return false;
     const mark = target.querySelector("mark.cite-active");
-    if (mark) mark.scrollIntoView({ block: "center", inline: "nearest" });
-    else target.scrollIntoView({ block: "start" });
+    const box = target.querySelector(".rag-article-text");
+    if (mark && box) {
+      // Centre the quote inside the article box, then scroll the page only as far as needed.
+      const offset = mark.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+      box.scrollTop = Math.max(0, offset - (box.clientHeight - mark.offsetHeight) / 2);
+      const r = mark.getBoundingClientRect();
+      if (r.top < 0 || r.bottom > window.innerHeight) mark.scrollIntoView({ block: "center" });
+    } else {
+      target.scrollIntoView({ block: "nearest" });
+    }
     return true;
   }
   document.addEventListener("click", (ev) => {

@@ -69,7 +69,7 @@ def pasted_article(title: str, date: str, text: str) -> tuple[str, bytes]:
     if date:
         head += f"Date: {date}\n"
     content = (head + "\n" if head else "") + text + "\n"
-    name_from = title or text.splitlines()[0]
+    name_from = title or re.split(r"(?<=[.!?])\s", text.splitlines()[0], maxsplit=1)[0].rstrip(".!?")
     return safe_name(" ".join(name_from.split()[:8]) + ".txt"), content.encode("utf-8")
 
 
