@@ -38,7 +38,8 @@ ARGS = [
     "--disable-sync",
 ]
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
-WAIT_MS = 300_000  # an upper bound for a slow, shared CI machine; not a speed assertion
+WAIT_MS = 300_000  # upper bounds for a slow, shared machine, not speed assertions:
+MODEL_WAIT_MS = 900_000  # llama.cpp slows down many times over when other processes hold the cores
 
 
 @pytest.fixture(scope="module")
@@ -114,13 +115,13 @@ def ask(page, question: str) -> None:
     box.press("Enter")
 
 
-def wait_done(page, turns: int) -> None:
+def wait_done(page, turns: int, timeout: int = WAIT_MS) -> None:
     """Wait until `turns` assistant messages are final (not pending, not a draft)."""
     page.wait_for_function(
         """n => { const done = [...document.querySelectorAll('#rag-chat .rag-answer, #rag-chat .rag-abstain, #rag-chat .rag-error')];
                   return done.length >= n && !document.querySelector('#rag-chat .rag-pending, #rag-chat .rag-draft'); }""",
         arg=turns,
-        timeout=WAIT_MS,
+        timeout=timeout,
     )
 
 
@@ -141,7 +142,7 @@ def test_real_model_answer_cites_and_highlights(browser, tmp_path, minilm_index,
         page = browser.new_page(viewport={"width": 1280, "height": 860})
         page.goto(url)
         ask(page, "Where is the Karachi Police Office located?")
-        wait_done(page, 1)
+        wait_done(page, 1, MODEL_WAIT_MS)
         assert len(answers) == 1
         a = answers[0]
         assert not a.abstained and a.citations, a.to_dict()
@@ -264,19 +265,23 @@ def test_chat_flows_with_a_scripted_model(browser, tmp_path, minilm_index, real_
         expect(error).to_contain_text("is not reachable")
         assert "Traceback" not in page.content()
 
-        # A second browser session has its own history: no follow-up context leaks in.
+        # Two sessions at once: the second waits for the model, and neither sees the other's history.
         other = browser.new_page(viewport={"width": 390, "height": 844})  # and it is a phone
         other.goto(url)
+        gen.delay = 0.03
+        ask(page, "Where is the Karachi Police Office located?")
         ask(other, "And how many were injured?")
+        wait_done(page, 6)
         wait_done(other, 1)
-        assert other.locator("#rag-chat .rag-searching").count() == 0
+        gen.delay = 0.0
+        assert other.locator("#rag-chat .rag-searching").count() == 0  # no follow-up context from the first session
         assert other.locator("#rag-chat .rag-answer, #rag-chat .rag-abstain").count() == 1
+        assert chat.locator(".rag-answer, .rag-abstain, .rag-error").count() == 6
         assert other.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         if other.locator("#rag-sources button.rag-cite").count():
             other.locator("#rag-sources button.rag-cite").first.click()
             expect(other.locator(".rag-view:not([hidden]) mark.cite-active")).to_be_in_viewport()
         other.close()
-        assert chat.locator(".rag-error").count() == 1  # the first session is unchanged
 
         # Add an article by pasting; it is indexed and answerable right away.
         page.get_by_role("tab", name="Articles").click()
@@ -292,7 +297,7 @@ def test_chat_flows_with_a_scripted_model(browser, tmp_path, minilm_index, real_
         assert (cfg.corpus / "Harbour_warehouse_fire.txt").exists()
         page.get_by_role("tab", name="Ask").click()
         ask(page, "How long did firefighters fight the warehouse fire at Keamari harbour?")
-        wait_done(page, 6)
+        wait_done(page, 7)
         expect(page.locator("#rag-sources")).to_contain_text("Harbour_warehouse_fire.txt")
         page.close()
     finally:

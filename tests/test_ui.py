@@ -144,8 +144,9 @@ def test_conflicts_box_lists_each_version_with_its_sources():
 def test_errors_pending_and_drafts_render_without_tracebacks():
     assert "rag-error" in assistant_html(Turn(0, "q", error="LLM server http://x/v1 is not reachable"))
     assert "not reachable" in assistant_html(Turn(0, "q", error="LLM server http://x/v1 is not reachable"))
-    assert "Searching the articles" in assistant_html(Turn(0, "q"))
-    draft = assistant_html(Turn(0, "q", draft="Six <people> died"))
+    assert "Waiting for the model" in assistant_html(Turn(0, "q"))
+    assert "Searching the articles" in assistant_html(Turn(0, "q", started=True))
+    draft = assistant_html(Turn(0, "q", started=True, draft="Six <people> died"))
     assert "rag-draft" in draft and "Six &lt;people&gt; died" in draft
 
 
@@ -198,16 +199,29 @@ def test_history_holds_earlier_answered_questions_per_session():
     calls: list[list[str]] = []
     one, two = Session(), Session()
     for q in ["Who attacked the office?", "And how many were injured?"]:
-        list(run_turn(one, q, lambda *a: fake_answer(*a, record=calls), refresh_s=0))
-    list(run_turn(two, "Where is it?", lambda *a: fake_answer(*a, record=calls), refresh_s=0))
+        list(run_turn(one, one.add(q), lambda *a: fake_answer(*a, record=calls), refresh_s=0))
+    list(run_turn(two, two.add("Where is it?"), lambda *a: fake_answer(*a, record=calls), refresh_s=0))
     assert calls == [[], ["Who attacked the office?"], []]
     assert one.history() == ["Who attacked the office?", "And how many were injured?"]
     assert two.history() == ["Where is it?"]
 
 
+def test_questions_asked_while_busy_wait_in_order_and_see_earlier_answers():
+    calls: list[list[str]] = []
+    s = Session()
+    first, second = s.add("Who attacked the office?"), s.add("And how many were injured?")
+    assert s.waiting() is first and "Waiting for the model" in chat_messages(s)[3]["content"]
+    list(run_turn(s, s.waiting(), lambda *a: fake_answer(*a, record=calls), refresh_s=0))
+    assert s.waiting() is second
+    list(run_turn(s, s.waiting(), lambda *a: fake_answer(*a, record=calls), refresh_s=0))
+    assert s.waiting() is None and calls == [[], ["Who attacked the office?"]]
+    assert first.id != second.id
+
+
 def test_run_turn_streams_the_draft_then_the_final_answer():
     seen = []
-    for turn in run_turn(Session(), "How many died?", lambda *a: fake_answer(*a, pieces=("Six ", "people ", "died.")), refresh_s=0):
+    s = Session()
+    for turn in run_turn(s, s.add("How many died?"), lambda *a: fake_answer(*a, pieces=("Six ", "people ", "died.")), refresh_s=0):
         seen.append((turn.draft, turn.answer is not None))
     assert seen[0] == ("", False)
     assert any(d and not done for d, done in seen[1:-1])
@@ -225,7 +239,7 @@ def test_stop_ends_generation_and_marks_the_turn():
             assert n < 100_000, "should_stop was never honoured"
         return fake_answer(question, history, on_token, should_stop, pieces=())
 
-    for turn in run_turn(session, "Tell me everything", endless, refresh_s=0):
+    for turn in run_turn(session, session.add("Tell me everything"), endless, refresh_s=0):
         if turn.draft:
             session.stop_requested = True  # what the Stop button does
     assert turn.answer is not None and turn.stopped
@@ -240,9 +254,9 @@ def test_errors_become_messages_not_tracebacks():
         raise KeyError("boom")
 
     s = Session()
-    turn = list(run_turn(s, "q1", down, refresh_s=0))[-1]
+    turn = list(run_turn(s, s.add("q1"), down, refresh_s=0))[-1]
     assert turn.error.startswith("LLM server") and turn.answer is None
-    turn = list(run_turn(s, "q2", bug, refresh_s=0))[-1]
+    turn = list(run_turn(s, s.add("q2"), bug, refresh_s=0))[-1]
     assert "KeyError" in turn.error and "Traceback" not in turn.error
     assert s.history() == []  # failed turns are not context for follow-ups
 
@@ -262,7 +276,7 @@ def test_abandoned_turn_tells_the_worker_to_stop():
             time.sleep(0.001)
         return fake_answer(question, history, on_token, should_stop, pieces=())
 
-    gen = run_turn(session, "q", slow, refresh_s=0)
+    gen = run_turn(session, session.add("q"), slow, refresh_s=0)
     next(gen)
     next(gen)
     gen.close()  # the browser went away

@@ -56,41 +56,46 @@ def build_ui(
     def articles() -> dict[str, Article]:
         return {a.id: a for a in list_articles_fn()}
 
-    def ask(question: str, session: Session):
-        """Stream one turn: outputs are chat, sources, question box, Ask, Stop, feedback row, feedback status."""
+    def accept(question: str, session: Session):
+        """Put the question in the chat at once (even while another answer holds the model)."""
         q = " ".join((question or "").split())
         if not q:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        turn = session.add(q)
+        return (
+            chat_messages(session),
+            sources_html(turn, {}),
+            "",
+            gr.update(interactive=False),
+            gr.update(visible=True),
+            gr.update(visible=False),
+            "",
+        )
+
+    def accept_example(session: Session, evt: gr.SelectData):
+        value = evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value or "")
+        return accept(value, session)
+
+    def answer_next(session: Session):
+        """Answer the oldest waiting question, streaming the draft, then the verified answer."""
+        turn = session.waiting()
+        if turn is None:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        first = True
-        for turn in run_turn(session, q, answer_fn):
-            if turn.done:
+        for t in run_turn(session, turn, answer_fn):
+            if t.done:
+                idle = session.waiting() is None
                 yield (
                     chat_messages(session),
-                    sources_html(turn, articles()),
+                    sources_html(t, articles()),
                     gr.skip(),
                     gr.update(interactive=True),
-                    gr.update(visible=False),
-                    gr.update(visible=turn.answer is not None),
-                    "",
-                )
-            elif first:
-                first = False
-                yield (
-                    chat_messages(session),
-                    sources_html(turn, {}),
-                    "",
-                    gr.update(interactive=False),
-                    gr.update(visible=True),
-                    gr.update(visible=False),
+                    gr.update(visible=not idle),
+                    gr.update(visible=t.answer is not None),
                     "",
                 )
             else:
                 yield chat_messages(session), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-
-    def ask_example(session: Session, evt: gr.SelectData):
-        value = evt.value.get("text", "") if isinstance(evt.value, dict) else str(evt.value or "")
-        yield from ask(value, session)
 
     def stop(session: Session) -> None:
         session.stop_requested = True
@@ -214,10 +219,12 @@ def build_ui(
                         paste_btn = gr.Button("Add pasted article", elem_id="rag-add-paste")
 
         outputs = [chatbot, sources, question, ask_btn, stop_btn, feedback_row, feedback_status]
-        run: dict[str, Any] = dict(outputs=outputs, concurrency_id="answer", concurrency_limit=1, show_progress="hidden")
-        question.submit(ask, [question, session], **run)
-        ask_btn.click(ask, [question, session], **run)
-        chatbot.example_select(ask_example, [session], **run)
+        run: dict[str, Any] = dict(
+            fn=answer_next, inputs=[session], outputs=outputs, concurrency_id="answer", concurrency_limit=1, show_progress="hidden"
+        )
+        question.submit(accept, [question, session], outputs, queue=False).then(**run)
+        ask_btn.click(accept, [question, session], outputs, queue=False).then(**run)
+        chatbot.example_select(accept_example, [session], outputs, queue=False).then(**run)
         stop_btn.click(stop, [session], None, queue=False)
         new_btn.click(new_chat, [session], [chatbot, sources, feedback_row, feedback_status], queue=False)
         chatbot.clear(new_chat, [session], [chatbot, sources, feedback_row, feedback_status], queue=False)
@@ -258,7 +265,9 @@ def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: boo
             quiet=not block,
         )
     except OSError as e:
-        raise RagError(f"cannot serve on {host}:{port} ({e}); choose another with --port") from None
+        if "empty port" in str(e):
+            raise RagError(f"cannot serve on {host}:{port}: the port is in use; choose another with --port or RAG_PORT") from None
+        raise RagError(f"cannot serve on {host}:{port}: {e}") from None
 
 
 def examples_for(corpus: Path) -> list[str]:

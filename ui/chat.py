@@ -32,6 +32,7 @@ class Turn:
 
     id: int
     question: str
+    started: bool = False  # False while it waits in the queue for the model
     draft: str = ""
     answer: Answer | None = None
     error: str = ""
@@ -48,14 +49,23 @@ class Session:
 
     turns: list[Turn] = field(default_factory=list)
     stop_requested: bool = False
+    next_id: int = 0
 
-    def history(self) -> list[str]:
+    def history(self, before: Turn | None = None) -> list[str]:
         """Earlier user questions that were answered (most recent last), for follow-ups.
 
-        >>> Session([Turn(0, "Who attacked?", error="LLM server down")]).history()
+        >>> s = Session()
+        >>> s.add("Who attacked?").error = "LLM server down"
+        >>> s.history()
         []
         """
-        return [t.question for t in self.turns if t.answer is not None]
+        out = []
+        for t in self.turns:
+            if t is before:
+                break
+            if t.answer is not None:
+                out.append(t.question)
+        return out
 
     def last_answered(self) -> Turn | None:
         for t in reversed(self.turns):
@@ -63,22 +73,28 @@ class Session:
                 return t
         return None
 
-    def start(self, question: str) -> Turn:
-        turn = Turn(id=len(self.turns), question=question)
+    def add(self, question: str) -> Turn:
+        """A new turn for `question`, waiting to be answered."""
+        turn = Turn(id=self.next_id, question=question)
+        self.next_id += 1
         self.turns.append(turn)
         self.stop_requested = False
         return turn
 
+    def waiting(self) -> Turn | None:
+        """The oldest turn not yet started."""
+        return next((t for t in self.turns if not t.started), None)
+
     def clear(self) -> None:
         self.turns.clear()
-        self.stop_requested = False
+        self.stop_requested = True  # an answer still being written for the old conversation stops
 
 
 _DONE = object()
 
 
-def run_turn(session: Session, question: str, answer_fn: AnswerFn, refresh_s: float = 0.08) -> Iterator[Turn]:
-    """Ask `question` in `session`; yield the turn as its draft grows and once it is done.
+def run_turn(session: Session, turn: Turn, answer_fn: AnswerFn, refresh_s: float = 0.08) -> Iterator[Turn]:
+    """Answer `turn` (added with `session.add`); yield it as its draft grows and once done.
 
     The answer function runs in a worker thread; tokens come back through a queue and are
     yielded at most every `refresh_s` seconds. A RagError becomes the turn's `error` (one
@@ -86,8 +102,9 @@ def run_turn(session: Session, question: str, answer_fn: AnswerFn, refresh_s: fl
     a traceback. If the caller stops iterating (the browser went away), the worker is told
     to stop at the next token.
     """
-    history = session.history()
-    turn = session.start(question)
+    history = session.history(before=turn)
+    question = turn.question
+    turn.started = True
     yield turn
     events: queue.Queue = queue.Queue()
 

@@ -113,6 +113,8 @@ def assistant_html(turn: Turn, linked: bool = True) -> str:
         return f'<div class="rag-error" role="alert"><strong>⚠ Could not answer.</strong> {esc(turn.error)}</div>'
     a = turn.answer
     if a is None:
+        if not turn.started:
+            return '<div class="rag-pending">Waiting for the model…</div>'
         if not turn.draft:
             return '<div class="rag-pending">Searching the articles…</div>'
         return (
@@ -154,8 +156,8 @@ def article_view_html(citation: Citation, article: Article | None, turn_id: int,
     citations in the same article marked lightly), hidden until the citation is selected."""
     key = cite_key(turn_id, citation.n)
     head = (
-        f'<div class="rag-view-head"><span class="rag-num">[{citation.n}]</span> <strong>{esc(citation.title or citation.source)}</strong>'
-        f' <span class="rag-meta">{esc(citation.source)}{" · " + esc(citation.date) if citation.date else ""}</span></div>'
+        f'<div class="rag-view-head"><strong>[{citation.n}] in {esc(citation.source)}</strong>'
+        f'{" · " + esc(citation.date) if citation.date else ""} <span class="rag-meta">full text, quote highlighted</span></div>'
     )
     if article is None:
         body = '<p class="rag-missing">This article is no longer in the index.</p>'
