@@ -141,6 +141,8 @@ class OpenAIGenerator:
             raise RagError("connect_timeout and read_timeout must be positive numbers of seconds")
         self.timeouts = (float(connect_timeout), float(read_timeout))
         self.where = f"LLM server {self.url}"
+        if not self.model:
+            self._guess_model()
 
     @property
     def name(self) -> str:
@@ -157,14 +159,9 @@ class OpenAIGenerator:
             import httpx
         except ImportError:
             raise RagError("httpx is not installed: run `make install`") from None
-        headers = {"Accept": "text/event-stream, application/json"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        timeout = httpx.Timeout(self.timeouts[1], connect=self.timeouts[0])
         connect_s, read_s = self.timeouts
         try:
-            # A proxy from the environment is for reaching remote servers, never loopback.
-            with httpx.Client(timeout=timeout, headers=headers, trust_env=not _is_loopback(self.url)) as client:
+            with self._client(read_s) as client:
                 if not self.model:
                     self.model = self._only_model(client)
                 body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0,
@@ -334,6 +331,27 @@ class OpenAIGenerator:
             return [str(m["id"]) for m in data or [] if isinstance(m, dict) and "id" in m]
         except Exception:  # only used to improve a message or pick a default
             return []
+
+    def _client(self, read_timeout: float) -> Any:
+        import httpx
+
+        headers = {"Accept": "text/event-stream, application/json"}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        timeout = httpx.Timeout(read_timeout, connect=self.timeouts[0])
+        # A proxy from the environment is for reaching remote servers, never loopback.
+        return httpx.Client(timeout=timeout, headers=headers, trust_env=not _is_loopback(self.url))
+
+    def _guess_model(self) -> None:
+        """Learn the model name early (so `name` is right from the first answer) when the
+        server serves exactly one; any problem is left for `stream` to report."""
+        try:
+            with self._client(min(self.timeouts[1], 10.0)) as client:
+                served = self._served_models(client)
+        except Exception:  # a best-effort look-up; stream() reports real faults
+            return
+        if len(served) == 1:
+            self.model = served[0]
 
     def _only_model(self, client: Any) -> str:
         """With no model configured: the server's one model, or a clear error if it has several."""

@@ -76,7 +76,7 @@ class Handler(BaseHTTPRequestHandler):
         if done:
             self.write("data: [DONE]\n\n")
 
-    def stall(self, seconds: float = 30.0) -> None:
+    def stall(self, seconds: float = 10.0) -> None:
         self.server.stop.wait(seconds)
 
 
@@ -208,8 +208,16 @@ def test_non_streaming_json_reply_is_accepted():
 def test_without_a_model_name_the_servers_only_model_is_used():
     with FakeLLM(lambda h: h.sse(["ok"])) as srv:
         g = gen(srv.url, model="")
+        assert g.name == "openai:smol"  # known before the first answer, which reports it
         assert complete(g, MSGS) == "ok"
-    assert srv.requests[-1]["body"]["model"] == "smol" and g.name == "openai:smol"
+    assert srv.requests[-1]["body"]["model"] == "smol"
+
+
+def test_without_a_model_name_and_no_model_list_the_server_default_is_asked_for():
+    with FakeLLM(lambda h: h.sse(["ok"]), models=None) as srv:
+        g = gen(srv.url, model="")
+        assert complete(g, MSGS) == "ok"
+    assert srv.requests[-1]["body"]["model"] == "default" and g.name == "openai:default"
 
 
 def test_without_a_model_name_several_served_models_is_an_error():
@@ -223,7 +231,7 @@ def test_without_a_model_name_several_served_models_is_an_error():
 def test_a_server_that_ignores_max_tokens_is_cut_off():
     def reply(h):
         h.start_sse()
-        while not h.server.stop.is_set():
+        for _ in range(5000):
             h.write(event("word "))
 
     with FakeLLM(reply) as srv:
@@ -277,7 +285,9 @@ def test_keepalive_pings_without_text_time_out():
 
     def reply(h):
         h.start_sse()
-        while not h.server.stop.wait(0.05):
+        for _ in range(200):  # about 10 s of pings, then the stream ends (bounded even if the check broke)
+            if h.server.stop.wait(0.05):
+                break
             h.write(": ping\n\n")
 
     with FakeLLM(reply) as srv:
@@ -556,3 +566,17 @@ def test_unwritable_models_dir(tmp_path):
     blocker = write(tmp_path / "models", b"a file where the folder should be")
     with pytest.raises(RagError, match="cannot write the joined model"):
         rag.models.bundled_gguf(blocker)
+
+
+@pytest.mark.models
+def test_gguf_uses_the_files_chat_template_and_stream_faults_are_rag_errors():
+    from rag.generate import LlamaCppGenerator
+    from rag.models import smollm_gguf
+
+    g = LlamaCppGenerator(smollm_gguf(), n_ctx=512, threads=2)
+    assert "tokenizer.chat_template" in g.llm.metadata
+    assert g.llm.chat_format == "chat_template.default"  # llama-cpp-python's name for the file's own template
+    assert g.name == smollm_gguf().name
+    assert complete(g, [{"role": "user", "content": "Say hello."}], 8).strip()
+    with pytest.raises(RagError, match=r"does not fit the model's context \(512 tokens\)"):
+        complete(g, [{"role": "user", "content": "news " * 1000}], 8)
