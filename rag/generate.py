@@ -67,8 +67,15 @@ class LlamaCppGenerator:
         except ImportError:
             raise RagError("llama-cpp-python is not installed: run `make install`") from None
         try:
-            self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads or os.cpu_count() or 2, n_batch=512,
-                             chat_format=chat_format, verbose=False, seed=0)
+            self.llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads or os.cpu_count() or 2,
+                n_batch=512,
+                chat_format=chat_format,
+                verbose=False,
+                seed=0,
+            )
         except (ValueError, RuntimeError, OSError) as e:
             raise RagError(f"could not load model {path}: {one_line(e)} (is it a complete GGUF file?)") from None
         if chat_format is None and "tokenizer.chat_template" not in (self.llm.metadata or {}):
@@ -80,12 +87,19 @@ class LlamaCppGenerator:
     def stream(self, messages: list[Message], max_tokens: int = 160) -> Iterator[str]:
         with self.lock:
             try:
-                out = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0, top_k=1,
-                                                      repeat_penalty=1.0, stop=STOP, stream=True)
+                out: Any = self.llm.create_chat_completion(
+                    messages=messages,  # type: ignore[arg-type]
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    top_k=1,
+                    repeat_penalty=1.0,
+                    stop=STOP,
+                    stream=True,
+                )
                 for part in out:
-                    piece = part["choices"][0]["delta"].get("content")  # type: ignore[index]
+                    piece = part["choices"][0]["delta"].get("content")
                     if piece:
-                        yield piece
+                        yield str(piece)
             except (ValueError, RuntimeError, KeyError, IndexError, TypeError) as e:
                 msg = one_line(e)
                 if "context window" in msg or "exceed" in msg:
@@ -164,8 +178,14 @@ class OpenAIGenerator:
             with self._client(read_s) as client:
                 if not self.model:
                     self.model = self._only_model(client)
-                body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0.0,
-                        "stream": True, "stop": STOP[:2]}
+                body = {
+                    "model": self.model,
+                    "messages": messages,
+                    "max_tokens": max_tokens,
+                    "temperature": 0.0,
+                    "stream": True,
+                    "stop": STOP[:2],
+                }
                 log.debug("POST %s/chat/completions model=%s max_tokens=%d", self.url, self.model, max_tokens)
                 with client.stream("POST", self.url + "/chat/completions", json=body) as resp:
                     if resp.status_code >= 400:
@@ -188,7 +208,9 @@ class OpenAIGenerator:
         """Pieces of the answer from the response text: an SSE stream, or one JSON object."""
         deadline_gap = self.timeouts[1]
         last = time.monotonic()  # when the answer last grew (pings and empty events do not count)
-        buf, mode, body, event, pieces, done = "", "", [], [], 0, False
+        buf, mode, pieces, done = "", "", 0, False
+        body: list[str] = []  # a whole JSON reply, as it arrives
+        event: list[str] = []  # data lines of the SSE event being read
         limit = 2 * max_tokens + 32  # a server that ignores max_tokens is cut off, not followed forever
         for chunk in chunks:
             if time.monotonic() - last > deadline_gap:

@@ -63,7 +63,7 @@ def _join(parts: list[Path], target: Path, ok_marker: Path) -> Path:
         with tmp.open("wb") as out:
             for p in parts:
                 with p.open("rb") as f:
-                    for block in iter(lambda f=f: f.read(1 << 22), b""):
+                    while block := f.read(1 << 22):
                         h.update(block)
                         out.write(block)
         if h.hexdigest() != QWEN_SHA256:

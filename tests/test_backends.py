@@ -187,8 +187,14 @@ def test_streams_pieces_and_sends_an_openai_request():
 def test_parses_crlf_multiline_and_split_events():
     """SSE written in 3-byte fragments, CRLF line ends, comments, a role-only delta and an event
     whose JSON spans two data lines must still give the exact text."""
-    stream = (": keep-alive\r\n\r\n" + event(None, id="x").replace("\n", "\r\n") + "event: message\r\n"
-              + 'data: {"choices": [{"delta":\r\ndata: {"content": "Hel"}}]}\r\n\r\n' + event("lo").replace("\n", "\r\n") + "data: [DONE]\r\n\r\n")
+    stream = (
+        ": keep-alive\r\n\r\n"
+        + event(None, id="x").replace("\n", "\r\n")
+        + "event: message\r\n"
+        + 'data: {"choices": [{"delta":\r\ndata: {"content": "Hel"}}]}\r\n\r\n'
+        + event("lo").replace("\n", "\r\n")
+        + "data: [DONE]\r\n\r\n"
+    )
 
     def reply(h):
         h.start_sse()
@@ -343,7 +349,7 @@ def test_wrong_model_name_lists_the_served_models():
 
 
 def test_wrong_model_name_ollama_style():
-    with FakeLLM(lambda h: h.send_json(404, {"error": "model \"llama9\" not found, try pulling it first"}), models=None) as srv:
+    with FakeLLM(lambda h: h.send_json(404, {"error": 'model "llama9" not found, try pulling it first'}), models=None) as srv:
         msg, _ = fails(gen(srv.url, model="llama9"))
     assert "not found, try pulling it first" in msg and "model 'llama9' is not served" in msg
 
@@ -433,8 +439,15 @@ def test_base_url(url, base):
     assert _base_url(url) == base
 
 
-@pytest.mark.parametrize("url, expect", [("", "needs a server URL"), ("127.0.0.1:8080", "must look like"),
-                                         ("ftp://host/v1", "must look like"), ("http://host:99999/v1", "invalid port")])
+@pytest.mark.parametrize(
+    "url, expect",
+    [
+        ("", "needs a server URL"),
+        ("127.0.0.1:8080", "must look like"),
+        ("ftp://host/v1", "must look like"),
+        ("http://host:99999/v1", "invalid port"),
+    ],
+)
 def test_bad_urls(url, expect):
     with pytest.raises(RagError, match=expect):
         OpenAIGenerator(url, "m")

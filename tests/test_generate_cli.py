@@ -33,8 +33,9 @@ def rag(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subp
     base = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "OPENAI_API_KEY"}
     base.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT), **(env or {}))
     # The timeout only guards the test run against a hang; it is not what is being tested.
-    return subprocess.run([sys.executable, "-m", "rag.cli", *map(str, args)], cwd=cwd, env=base, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "rag.cli", *map(str, args)], cwd=cwd, env=base, capture_output=True, text=True, timeout=600
+    )
 
 
 def one_error_line(r: subprocess.CompletedProcess) -> str:
@@ -183,8 +184,21 @@ def test_real_llama_cpp_server(data_dir, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
     log = tmp_path / "server.log"
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm_gguf()), "--model_alias", "smollm2",
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(smollm_gguf()),
+        "--model_alias",
+        "smollm2",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "2048",
+    ]
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
