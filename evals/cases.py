@@ -118,9 +118,35 @@ def _case(d: dict, where: str, texts: dict[str, str]) -> Case:
         raise RagError(f"{where}: an unanswerable case has no gold_sources or key_facts")
     if expect_conflict and len(conflict_values) < 2:
         raise RagError(f"{where}: expect_conflict needs two or more conflict_values")
-    known = {"id", "type", "question", "turns", "gold_sources", "gold_sentences", "key_facts", "answerable", "expect_conflict",
-             "conflict_values", "exact", "must_not_contain", "note"}
-    return Case(id=cid, type=ctype, question=question, history=history, gold_sources=sources, gold_sentences=sentences,
-                gold_spans=tuple(spans), key_facts=key_facts, answerable=answerable, expect_conflict=expect_conflict,
-                conflict_values=conflict_values, exact=str(d.get("exact", "")), must_not_contain=tuple(d.get("must_not_contain", ())),
-                note=str(d.get("note", "")), extra={k: v for k, v in d.items() if k not in known})
+    known = {
+        "id",
+        "type",
+        "question",
+        "turns",
+        "gold_sources",
+        "gold_sentences",
+        "key_facts",
+        "answerable",
+        "expect_conflict",
+        "conflict_values",
+        "exact",
+        "must_not_contain",
+        "note",
+    }
+    return Case(
+        id=cid,
+        type=ctype,
+        question=question,
+        history=history,
+        gold_sources=sources,
+        gold_sentences=sentences,
+        gold_spans=tuple(spans),
+        key_facts=key_facts,
+        answerable=answerable,
+        expect_conflict=expect_conflict,
+        conflict_values=conflict_values,
+        exact=str(d.get("exact", "")),
+        must_not_contain=tuple(d.get("must_not_contain", ())),
+        note=str(d.get("note", "")),
+        extra={k: v for k, v in d.items() if k not in known},
+    )

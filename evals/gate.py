@@ -21,8 +21,16 @@ from typing import Any
 from evals.scoring import SPEC_BY_KEY
 from rag.errors import RagError
 
-GATED = ("article_mrr", "sentence_ndcg@10", "key_fact_recall", "abstention_f1", "conflict_surfaced", "span_validity",
-         "citation_recall", "citation_precision")
+GATED = (
+    "article_mrr",
+    "sentence_ndcg@10",
+    "key_fact_recall",
+    "abstention_f1",
+    "conflict_surfaced",
+    "span_validity",
+    "citation_recall",
+    "citation_precision",
+)
 
 
 @dataclass(frozen=True)
@@ -44,16 +52,25 @@ def baseline_from(report: dict[str, Any]) -> dict[str, Any]:
         if not m or "undefined" in m:
             raise RagError(f"cannot write a baseline: {k} is undefined in this report")
         metrics[k] = {"value": m["value"], "half_width": round((m["hi"] - m["lo"]) / 2, 4), "n": m["n"]}
-    return {"corpus_name": report["corpus_name"], "cases_file": report["cases_file"], "cases_sha256": report["cases_sha256"],
-            "n_cases": report["n_cases"], "model": report["model"], "created_at": report["created_at"], "metrics": metrics}
+    return {
+        "corpus_name": report["corpus_name"],
+        "cases_file": report["cases_file"],
+        "cases_sha256": report["cases_sha256"],
+        "n_cases": report["n_cases"],
+        "model": report["model"],
+        "created_at": report["created_at"],
+        "metrics": metrics,
+    }
 
 
 def check(report: dict[str, Any], baseline: dict[str, Any]) -> list[Check]:
     """One Check per gated metric in the baseline. Raises when the runs are not comparable."""
     if report["cases_sha256"] != baseline["cases_sha256"] or report["n_cases"] != baseline["n_cases"]:
-        raise RagError(f"the baseline was computed on {baseline['n_cases']} cases of {baseline['cases_file']} "
-                       f"(sha256 {baseline['cases_sha256'][:12]}); this run has {report['n_cases']} cases "
-                       f"(sha256 {report['cases_sha256'][:12]}): run the full case file without --limit, or write a new baseline")
+        raise RagError(
+            f"the baseline was computed on {baseline['n_cases']} cases of {baseline['cases_file']} "
+            f"(sha256 {baseline['cases_sha256'][:12]}); this run has {report['n_cases']} cases "
+            f"(sha256 {report['cases_sha256'][:12]}): run the full case file without --limit, or write a new baseline"
+        )
     ours = report["systems"]["ours"]["metrics"]
     out = []
     for k, b in baseline["metrics"].items():

@@ -258,8 +258,9 @@ class CitationCounts:
     precise: int
 
 
-def alce_citation_counts(claims: Sequence[tuple[str, list[int]]], passages: dict[int, str],
-                         supports: Callable[[str, list[str]], bool]) -> CitationCounts:
+def alce_citation_counts(
+    claims: Sequence[tuple[str, list[int]]], passages: dict[int, str], supports: Callable[[str, list[str]], bool]
+) -> CitationCounts:
     """ALCE citation recall and precision (Gao et al. 2023), with any support judge.
 
     A claim is recalled when the concatenation of its cited passages supports it (no
@@ -307,8 +308,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
-def bootstrap(items: Sequence[Any], statistic: Callable[[Sequence[Any]], float], n_boot: int = N_BOOT, seed: int = SEED,
-              what: str = "metric") -> Estimate:
+def bootstrap(
+    items: Sequence[Any], statistic: Callable[[Sequence[Any]], float], n_boot: int = N_BOOT, seed: int = SEED, what: str = "metric"
+) -> Estimate:
     """Percentile bootstrap (95%) of `statistic` over `items`, resampled with replacement.
 
     Resamples on which the statistic is undefined are skipped; if most are, the interval

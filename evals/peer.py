@@ -102,7 +102,7 @@ def run_peer(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str
         sources: list[dict[str, Any]] = []
         try:
             response = engine.query(query)
-            for piece in response.response_gen:
+            for piece in response.response_gen:  # type: ignore[union-attr]
                 if first is None and piece:
                     first = time.perf_counter() - t
                 text += piece
@@ -111,23 +111,45 @@ def run_peer(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str
         except Exception as e:  # the peer's failures are results, not crashes of the eval
             error = f"{type(e).__name__}: {e}"[:300]
         total = time.perf_counter() - t
-        outputs.append({"case_id": case_id, "query": query, "answer": text.strip(), "sources": sources, "ttft_s": first,
-                        "total_s": total, "gen_tokens": count_tokens(text), "decode_s": (total - first) if first else None,
-                        "error": error})
+        context_tokens = int(getattr(llm._model, "n_tokens", 0))  # prompt + reply tokens now in the model's context
+        outputs.append(
+            {
+                "case_id": case_id,
+                "query": query,
+                "answer": text.strip(),
+                "sources": sources,
+                "ttft_s": first,
+                "prompt_tokens": max(context_tokens - count_tokens(text), 0),
+                "total_s": total,
+                "gen_tokens": count_tokens(text),
+                "decode_s": (total - first) if first else None,
+                "error": error,
+            }
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     from llama_index.core import Settings
 
     # Everything was passed explicitly: the global Settings must never have built a model.
     untouched = getattr(Settings, "_llm", None) is None and getattr(Settings, "_embed_model", None) is None
-    return {"outputs": outputs, "global_settings_untouched": untouched, "import_s": t_import, "load_s": t_models, "index_s": t_index, "peak_rss_mb": peak_mb,
-            "settings": {"similarity_top_k": 2, "citation_chunk_size": 512, "node_chunk_size": 1024, "max_new_tokens": settings.max_tokens}}
+    return {
+        "outputs": outputs,
+        "global_settings_untouched": untouched,
+        "import_s": t_import,
+        "load_s": t_models,
+        "index_s": t_index,
+        "peak_rss_mb": peak_mb,
+        "settings": {"similarity_top_k": 2, "citation_chunk_size": 512, "node_chunk_size": 1024, "max_new_tokens": settings.max_tokens},
+    }
 
 
 def run_in_subprocess(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str, Any]:
     """`run_peer` in a fresh (spawned) process: its imports and memory stay out of ours."""
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
-        return pool.apply(run_peer, (settings, queries))
+        result = pool.apply(run_peer, (settings, queries))
+        pool.close()  # let the worker exit by itself (terminating it leaks its semaphores)
+        pool.join()
+    return result
 
 
 if __name__ == "__main__":  # a quick manual check: python -m evals.peer "question"

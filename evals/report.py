@@ -10,8 +10,21 @@ from typing import Any
 
 from evals.scoring import SPEC_BY_KEY, SPECS
 
-HEADLINE = ("article_mrr", "sentence_ndcg@10", "sentence_hit@5", "key_fact_recall", "exact_match", "abstention_f1", "conflict_surfaced",
-            "span_validity", "citation_recall", "citation_precision", "claims_verified", "ttft_p50", "total_p50")
+HEADLINE = (
+    "article_mrr",
+    "sentence_ndcg@10",
+    "sentence_hit@5",
+    "key_fact_recall",
+    "exact_match",
+    "abstention_f1",
+    "conflict_surfaced",
+    "span_validity",
+    "citation_recall",
+    "citation_precision",
+    "claims_verified",
+    "ttft_p50",
+    "total_p50",
+)
 SYSTEM_LABELS = {"ours": "ours", "dense": "ours, dense-only retrieval", "peer": "llama-index CitationQueryEngine"}
 
 
@@ -33,8 +46,14 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "memory_gib": mem_gib, "os": platform.platform(),
-            "python": platform.python_version(), "load_average_at_start": [round(x, 2) for x in load] if load else None}
+    return {
+        "cpu": cpu or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gib": mem_gib,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in load] if load else None,
+    }
 
 
 def fmt(m: dict[str, Any] | None, key: str) -> str:
@@ -122,7 +141,13 @@ def markdown(report: dict[str, Any]) -> str:
     for name in systems:
         by_type = systems[name].get("by_type")
         if by_type:
-            lines += ["", f"## By case type ({SYSTEM_LABELS.get(name, name)})", "", "| type | n | key-fact recall | abstained |", "|---|---|---|---|"]
+            lines += [
+                "",
+                f"## By case type ({SYSTEM_LABELS.get(name, name)})",
+                "",
+                "| type | n | key-fact recall | abstained |",
+                "|---|---|---|---|",
+            ]
             for t, row in by_type.items():
                 lines.append(f"| {t} | {row['n']} | {row['key_fact_recall']} | {row['abstained']} |")
     for name, sysrep in systems.items():
@@ -138,8 +163,11 @@ def by_type(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     for t in dict.fromkeys(it["type"] for it in items):
         group = [it for it in items if it["type"] == t]
         kf = [it["scores"]["key_fact_recall"] for it in group if it["scores"].get("key_fact_recall") is not None]
-        out[t] = {"n": len(group), "key_fact_recall": f"{sum(kf) / len(kf):.2f}" if kf else "n/a",
-                  "abstained": f"{sum(1 for it in group if it['output']['abstained'])}/{len(group)}"}
+        out[t] = {
+            "n": len(group),
+            "key_fact_recall": f"{sum(kf) / len(kf):.2f}" if kf else "n/a",
+            "abstained": f"{sum(1 for it in group if it['output']['abstained'])}/{len(group)}",
+        }
     return out
 
 
@@ -157,7 +185,9 @@ def plot(report: dict[str, Any], path: Path) -> None:
     width = 0.8 / max(len(systems), 1)
     for i, (name, sysrep) in enumerate(systems.items()):
         for ax, keys in ((ax1, quality), (ax2, speed)):
-            xs, vals, errs = [], [], [[], []]
+            xs: list[float] = []
+            vals: list[float] = []
+            errs: list[list[float]] = [[], []]
             for j, k in enumerate(keys):
                 m = sysrep["metrics"].get(k)
                 if not m or "undefined" in m:

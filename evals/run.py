@@ -17,7 +17,7 @@ import json
 import logging
 import resource
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +50,20 @@ def peak_rss_mb() -> float:
 def _items(cases: list[Case], outputs: list[Output], texts: dict[str, str], supports) -> list[dict[str, Any]]:
     items = []
     for case, out in zip(cases, outputs, strict=True):
-        items.append({"case_id": case.id, "type": case.type, "question": case.question, "history": list(case.history),
-                      "output": out.to_dict(), "scores": score_item(case, out, texts, supports)})
+        items.append(
+            {
+                "case_id": case.id,
+                "type": case.type,
+                "question": case.question,
+                "history": list(case.history),
+                "output": out.to_dict(),
+                "scores": score_item(case, out, texts, supports),
+            }
+        )
     return items
 
 
-def _system(items: list[dict[str, Any]], resources: dict[str, Any], skip: set[str] = frozenset()) -> dict[str, Any]:
+def _system(items: list[dict[str, Any]], resources: dict[str, Any], skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     return {"metrics": aggregate([it["scores"] for it in items], skip), "by_type": by_type(items), "resources": resources, "items": items}
 
 
@@ -77,8 +85,9 @@ def _peer_embedder(cfg: Config) -> str:
     return cfg.embedder
 
 
-def run_eval(cfg: Config, corpus: Path, cases_path: Path, limit: int | None = None, dense: bool = True, peer: bool = True,
-             generator: Any = None) -> dict[str, Any]:
+def run_eval(
+    cfg: Config, corpus: Path, cases_path: Path, limit: int | None = None, dense: bool = True, peer: bool = True, generator: Any = None
+) -> dict[str, Any]:
     """Everything but the writing: returns the report as a dict. `generator` replaces the configured one (tests)."""
     from rag.wiring import build_engine, build_generator, build_index
 
@@ -88,7 +97,7 @@ def run_eval(cfg: Config, corpus: Path, cases_path: Path, limit: int | None = No
         cases = cases[:limit]
     name = corpus.resolve().name
     ecfg = dataclasses.replace(cfg, corpus=corpus, data_dir=Path(cfg.data_dir) / f"eval-{name}")
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     mach = machine()
 
     t0 = time.perf_counter()
@@ -106,19 +115,30 @@ def run_eval(cfg: Config, corpus: Path, cases_path: Path, limit: int | None = No
     notes = []
     t0 = time.perf_counter()
     ours = run_ours(engine, cases, "ours")
-    systems = {"ours": _system(_items(cases, ours, texts, supports), {
-        "index build s": round(index_s, 1), "model+index load s": round(load_s, 1), "run s": round(time.perf_counter() - t0, 1),
-        "peak RSS MB (whole eval process so far)": peak_rss_mb()})}
+    systems = {
+        "ours": _system(
+            _items(cases, ours, texts, supports),
+            {
+                "index build s": round(index_s, 1),
+                "model+index load s": round(load_s, 1),
+                "run s": round(time.perf_counter() - t0, 1),
+                "peak RSS MB (whole eval process so far)": peak_rss_mb(),
+            },
+        )
+    }
 
     if dense and cfg.retrieval != "dense":
         dense_engine = build_engine(dataclasses.replace(ecfg, retrieval="dense"), generator=generator)
         hits_before = generator.hits
-        dense = run_ours(dense_engine, cases, "dense-only")
+        dense_out = run_ours(dense_engine, cases, "dense-only")
         reused = generator.hits - hits_before
-        systems["dense"] = _system(_items(cases, dense, texts, supports), {"drafts reused from the main run": f"{reused}/{len(cases)}"},
-                                   skip=SPEED_KEYS)
-        notes.append("dense-only: same pipeline with cfg.retrieval='dense'; a draft whose prompt equals the main run's is replayed, "
-                     "so its speed is not reported.")
+        systems["dense"] = _system(
+            _items(cases, dense_out, texts, supports), {"drafts reused from the main run": f"{reused}/{len(cases)}"}, skip=SPEED_KEYS
+        )
+        notes.append(
+            "dense-only: same pipeline with cfg.retrieval='dense'; a draft whose prompt equals the main run's is replayed, "
+            "so its speed is not reported."
+        )
     if peer:
         model = _peer_model(cfg)
         if model is None:
@@ -129,22 +149,56 @@ def run_eval(cfg: Config, corpus: Path, cases_path: Path, limit: int | None = No
             settings = PeerSettings(str(corpus.resolve()), model, _peer_embedder(cfg), cfg.max_answer_tokens, cfg.n_ctx, cfg.threads)
             t0 = time.perf_counter()
             raw = run_in_subprocess(settings, [(c.id, conversation_query(c.question, list(c.history))) for c in cases])
-            peer = peer_outputs(raw, texts, supports)
-            systems["peer"] = _system(_items(cases, peer, texts, supports), {
-                "import s": round(raw["import_s"], 1), "model load s": round(raw["load_s"], 1), "index build s": round(raw["index_s"], 1),
-                "run s": round(time.perf_counter() - t0, 1), "peak RSS MB (its own process)": round(raw["peak_rss_mb"], 1)})
-            notes.append("peer: CitationQueryEngine.from_args defaults (top-2 of 1024-token chunks, 512-token citation sources), same GGUF, "
-                         "ChatML, greedy; it gives no offsets, so its span validity is 'cited chunk occurs verbatim in the file'; "
-                         "follow-ups get the earlier questions as context.")
+            peer_out = peer_outputs(raw, texts, supports)
+            systems["peer"] = _system(
+                _items(cases, peer_out, texts, supports),
+                {
+                    "import s": round(raw["import_s"], 1),
+                    "model load s": round(raw["load_s"], 1),
+                    "index build s": round(raw["index_s"], 1),
+                    "run s": round(time.perf_counter() - t0, 1),
+                    "peak RSS MB (its own process)": round(raw["peak_rss_mb"], 1),
+                },
+            )
+            notes.append(
+                "peer: CitationQueryEngine.from_args defaults (top-2 of 1024-token chunks, 512-token citation sources), same GGUF, "
+                "ChatML, greedy; it gives no offsets, so its span validity is 'cited chunk occurs verbatim in the file'; "
+                "follow-ups get the earlier questions as context."
+            )
 
     return {
-        "corpus": str(corpus), "corpus_name": name, "cases_file": str(cases_path), "n_cases": len(cases),
-        "cases_sha256": hashlib.sha256(json.dumps([c.id for c in cases] + [Path(cases_path).read_text(encoding="utf-8")]).encode()).hexdigest(),
-        "limit": limit, "created_at": started, "machine": mach, "model": generator.name, "retrieval": cfg.retrieval,
+        "corpus": str(corpus),
+        "corpus_name": name,
+        "cases_file": str(cases_path),
+        "n_cases": len(cases),
+        "cases_sha256": hashlib.sha256(
+            json.dumps([c.id for c in cases] + [Path(cases_path).read_text(encoding="utf-8")]).encode()
+        ).hexdigest(),
+        "limit": limit,
+        "created_at": started,
+        "machine": mach,
+        "model": generator.name,
+        "retrieval": cfg.retrieval,
         "index": {"articles": built.articles, "sentences": built.sentences, "chunks": built.chunks},
-        "config": {k: v for k, v in cfg.public().items() if k in ("top_k", "per_article", "min_similarity", "max_answer_tokens", "n_ctx",
-                                                                   "chunk_size", "chunk_overlap", "embedder", "backend", "threads")},
-        "systems": systems, "notes": notes,
+        "config": {
+            k: v
+            for k, v in cfg.public().items()
+            if k
+            in (
+                "top_k",
+                "per_article",
+                "min_similarity",
+                "max_answer_tokens",
+                "n_ctx",
+                "chunk_size",
+                "chunk_overlap",
+                "embedder",
+                "backend",
+                "threads",
+            )
+        },
+        "systems": systems,
+        "notes": notes,
     }
 
 

@@ -23,7 +23,7 @@ def score_item(case: Case, out: Output, texts: dict[str, str], supports: Support
     s: dict[str, Any] = {}
     # Retrieval, article level: the ranked list of distinct sources.
     if case.gold_sources:
-        arts = M.dedupe(u.source for u in out.retrieved)
+        arts = M.dedupe([u.source for u in out.retrieved])
         rel = [a in case.gold_sources for a in arts]
         s["article_hit@1"] = M.hit_at_k(rel, 1)
         s["article_hit@3"] = M.hit_at_k(rel, 3)
@@ -58,7 +58,9 @@ def score_item(case: Case, out: Output, texts: dict[str, str], supports: Support
         by_n = {c.n: c for c in out.citations}
         used = sorted({n for _, ns in claims for n in ns})
         if used:
-            valid = sum(1 for n in used if n in by_n and M.span_valid(texts.get(by_n[n].source, ""), by_n[n].start, by_n[n].end, by_n[n].quote))
+            valid = sum(
+                1 for n in used if n in by_n and M.span_valid(texts.get(by_n[n].source, ""), by_n[n].start, by_n[n].end, by_n[n].quote)
+            )
             s["span_validity"] = [valid, len(used)]
             s["cited_chars"] = [sum(len(by_n[n].quote) for n in used if n in by_n), len(used)]
         if claims:
@@ -116,7 +118,7 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec("total_p95", "Total time p95", "p95", "total_s", False, "s"),
     MetricSpec("tokens_per_s", "Generation speed", "ratio", "decode", True, "tok/s"),
 )
-SPEED_KEYS = {"ttft_p50", "ttft_p95", "total_p50", "total_p95", "tokens_per_s"}
+SPEED_KEYS = frozenset({"ttft_p50", "ttft_p95", "total_p50", "total_p95", "tokens_per_s"})
 
 
 def _abst(index: int):
@@ -140,7 +142,7 @@ def estimate(spec: MetricSpec, values: list[Any]) -> M.Estimate:
     raise ValueError(f"unknown metric kind {spec.kind}")
 
 
-def aggregate(scores: list[dict[str, Any]], skip: set[str] = frozenset()) -> dict[str, dict[str, Any]]:
+def aggregate(scores: list[dict[str, Any]], skip: frozenset[str] = frozenset()) -> dict[str, dict[str, Any]]:
     """Every metric over the items: {key: Estimate.to_dict()} or {key: {"undefined": reason}}."""
     out: dict[str, dict[str, Any]] = {}
     for spec in SPECS:

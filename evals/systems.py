@@ -121,16 +121,28 @@ def run_ours(engine: Any, cases: list[Case], label: str = "ours") -> list[Output
         tm = a.timings_ms
         tokens = (count(a.draft) if count else None) if a.draft else None
         decode = (tm["generate"] - tm["first_token"]) / 1000 if a.draft and "generate" in tm else None
-        outputs.append(Output(
-            case_id=case.id, answer=a.answer, abstained=a.abstained,
-            citations=[Cited(c.n, c.source, c.start, c.end, c.quote) for c in a.citations],
-            retrieved=[Unit(h.sentence.article_id, h.sentence.start, h.sentence.end) for h in a.retrieved],
-            conflict_values=[v.value for c in a.conflicts for v in c.versions],
-            claims_verified=a.claims_verified, claims_total=a.claims_total,
-            ttft_s=first[0] if first else None, total_s=total, gen_tokens=tokens, decode_s=decode,
-            extra={"standalone_question": a.standalone_question, "draft": a.draft, "conflicts": [c.to_dict() for c in a.conflicts],
-                   "timings_ms": {k: round(v, 1) for k, v in tm.items()}},
-        ))
+        outputs.append(
+            Output(
+                case_id=case.id,
+                answer=a.answer,
+                abstained=a.abstained,
+                citations=[Cited(c.n, c.source, c.start, c.end, c.quote) for c in a.citations],
+                retrieved=[Unit(h.sentence.article_id, h.sentence.start, h.sentence.end) for h in a.retrieved],
+                conflict_values=[v.value for c in a.conflicts for v in c.versions],
+                claims_verified=a.claims_verified,
+                claims_total=a.claims_total,
+                ttft_s=first[0] if first else None,
+                total_s=total,
+                gen_tokens=tokens,
+                decode_s=decode,
+                extra={
+                    "standalone_question": a.standalone_question,
+                    "draft": a.draft,
+                    "conflicts": [c.to_dict() for c in a.conflicts],
+                    "timings_ms": {k: round(v, 1) for k, v in tm.items()},
+                },
+            )
+        )
     return outputs
 
 
@@ -156,17 +168,31 @@ def peer_outputs(raw: dict[str, Any], texts: dict[str, str], supports) -> list[O
         cited = []
         for n in numbers:
             u = units[n - 1] if n in by_n else None
-            cited.append(Cited(n, by_n[n]["source"] if n in by_n else "", u.start if u else None, u.end if u else None, passages.get(n, "")))
+            cited.append(
+                Cited(n, by_n[n]["source"] if n in by_n else "", u.start if u else None, u.end if u else None, passages.get(n, ""))
+            )
         verified = sum(1 for c, _ in claims if supports(c, list(passages.values()))) if passages else 0
-        outs.append(Output(
-            case_id=r["case_id"], answer=r["answer"], abstained=looks_abstained(r["answer"]), citations=cited, retrieved=units,
-            claims_verified=verified, claims_total=len(claims), ttft_s=r["ttft_s"], total_s=r["total_s"],
-            gen_tokens=r["gen_tokens"], decode_s=r["decode_s"], error=r["error"], extra={"query": r["query"]},
-        ))
+        outs.append(
+            Output(
+                case_id=r["case_id"],
+                answer=r["answer"],
+                abstained=looks_abstained(r["answer"]),
+                citations=cited,
+                retrieved=units,
+                claims_verified=verified,
+                claims_total=len(claims),
+                ttft_s=r["ttft_s"],
+                total_s=r["total_s"],
+                gen_tokens=r["gen_tokens"],
+                decode_s=r["decode_s"],
+                error=r["error"],
+                extra={"query": r["query"]},
+            )
+        )
     return outs
 
 
 def _strip_label(text: str) -> str:
-    """"Source 3:\\n<chunk>\\n" → "<chunk>" (the label and trailing newline are the engine's, not the file's)."""
+    """ "Source 3:\\n<chunk>\\n" → "<chunk>" (the label and trailing newline are the engine's, not the file's)."""
     body = text.split("\n", 1)[1] if text.startswith("Source ") and "\n" in text else text
     return body[:-1] if body.endswith("\n") else body

@@ -41,8 +41,16 @@ def _write(tmp_path, *rows):
     return p
 
 
-GOOD = {"id": "x1", "type": "single_fact", "question": "Where?", "gold_sources": ["a.txt"], "gold_sentences": ["The mill is in Eastmere."],
-        "key_facts": ["Eastmere"], "answerable": True, "expect_conflict": False}
+GOOD = {
+    "id": "x1",
+    "type": "single_fact",
+    "question": "Where?",
+    "gold_sources": ["a.txt"],
+    "gold_sentences": ["The mill is in Eastmere."],
+    "key_facts": ["Eastmere"],
+    "answerable": True,
+    "expect_conflict": False,
+}
 TEXTS = {"a.txt": "Intro. The mill is in Eastmere. End.", "b.txt": "Other."}
 
 
@@ -54,15 +62,18 @@ def test_turns_become_history(tmp_path):
     assert c.gold_spans == (("a.txt", 7, 31),)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"gold_sentences": ["The mill is in Westmere."]}, "not found verbatim"),
-    ({"gold_sources": ["c.txt"]}, "not in the corpus"),
-    ({"type": "trivia"}, "type must be one of"),
-    ({"key_facts": []}, "needs key_facts"),
-    ({"answerable": False}, "unanswerable case has no gold"),
-    ({"expect_conflict": True}, "two or more conflict_values"),
-    ({"answerable": "yes"}, "wrong type"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"gold_sentences": ["The mill is in Westmere."]}, "not found verbatim"),
+        ({"gold_sources": ["c.txt"]}, "not in the corpus"),
+        ({"type": "trivia"}, "type must be one of"),
+        ({"key_facts": []}, "needs key_facts"),
+        ({"answerable": False}, "unanswerable case has no gold"),
+        ({"expect_conflict": True}, "two or more conflict_values"),
+        ({"answerable": "yes"}, "wrong type"),
+    ],
+)
 def test_broken_cases_are_rejected_with_line_number(tmp_path, change, message):
     with pytest.raises(RagError, match=message) as e:
         load_cases(_write(tmp_path, GOOD, {**GOOD, "id": "x2", **change}), TEXTS)

@@ -99,11 +99,13 @@ def test_alce_citation_recall_and_precision_by_hand():
         have = set(" ".join(texts).split())
         return set(claim.rstrip(".").split()) <= have
 
-    claims = [("alpha beta.", [1, 2]),  # supported; [1] alone supports, [2] is redundant → 1 precise of 2
-              ("gamma delta.", [2, 3]),  # needs both → 2 precise
-              ("epsilon.", [3]),  # unsupported
-              ("alpha.", []),  # no citation: not recalled
-              ("gamma.", [9])]  # out of range: not recalled
+    claims = [
+        ("alpha beta.", [1, 2]),  # supported; [1] alone supports, [2] is redundant → 1 precise of 2
+        ("gamma delta.", [2, 3]),  # needs both → 2 precise
+        ("epsilon.", [3]),  # unsupported
+        ("alpha.", []),  # no citation: not recalled
+        ("gamma.", [9]),
+    ]  # out of range: not recalled
     c = M.alce_citation_counts(claims, passages, supports)
     assert (c.claims, c.supported, c.citations, c.precise) == (5, 2, 6, 3)
 

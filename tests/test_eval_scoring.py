@@ -11,14 +11,26 @@ from evals.scoring import aggregate, score_item
 from evals.systems import CachingGenerator, Cited, Output, Unit, peer_outputs
 from rag.errors import RagError
 
-TEXTS = {"a.txt": "The mill burned. Three workers died in the fire. The cause is unknown.",
-         "b.txt": "Five workers died, police said. The mill is in Eastmere."}
+TEXTS = {
+    "a.txt": "The mill burned. Three workers died in the fire. The cause is unknown.",
+    "b.txt": "Five workers died, police said. The mill is in Eastmere.",
+}
 
 
 def _case(**kw):
-    base = dict(id="c1", type="conflict", question="How many died?", history=(), gold_sources=("a.txt", "b.txt"),
-                gold_sentences=("Three workers died", "Five workers died"), gold_spans=(("a.txt", 17, 35), ("b.txt", 0, 17)),
-                key_facts=("three|3", "five|5"), answerable=True, expect_conflict=True, conflict_values=("three|3", "five|5"))
+    base = dict(
+        id="c1",
+        type="conflict",
+        question="How many died?",
+        history=(),
+        gold_sources=("a.txt", "b.txt"),
+        gold_sentences=("Three workers died", "Five workers died"),
+        gold_spans=(("a.txt", 17, 35), ("b.txt", 0, 17)),
+        key_facts=("three|3", "five|5"),
+        answerable=True,
+        expect_conflict=True,
+        conflict_values=("three|3", "five|5"),
+    )
     base.update(kw)
     return Case(**base)
 
@@ -30,11 +42,23 @@ def words_supported(claim, passages):
 
 def test_score_item_by_hand():
     out = Output(
-        case_id="c1", answer="Three workers died [1]. Five workers died [2].", abstained=False,
-        citations=[Cited(1, "a.txt", 17, 48, "Three workers died in the fire."), Cited(2, "b.txt", 0, 99, "Five workers died, police said.")],
+        case_id="c1",
+        answer="Three workers died [1]. Five workers died [2].",
+        abstained=False,
+        citations=[
+            Cited(1, "a.txt", 17, 48, "Three workers died in the fire."),
+            Cited(2, "b.txt", 0, 99, "Five workers died, police said."),
+        ],
         retrieved=[Unit("b.txt", 32, 56), Unit("a.txt", 17, 48), Unit("b.txt", 0, 31)],
-        conflict_values=["3", "5"], claims_verified=2, claims_total=2, ttft_s=0.5, total_s=2.0, gen_tokens=11, decode_s=1.0,
-        extra={"conflicts": [{"topic": "x"}]})
+        conflict_values=["3", "5"],
+        claims_verified=2,
+        claims_total=2,
+        ttft_s=0.5,
+        total_s=2.0,
+        gen_tokens=11,
+        decode_s=1.0,
+        extra={"conflicts": [{"topic": "x"}]},
+    )
     s = score_item(_case(), out, TEXTS, words_supported)
     assert s["article_hit@1"] == 1.0 and s["article_mrr"] == 1.0  # b.txt is gold
     assert s["sentence_hit@1"] == 0.0 and s["sentence_mrr"] == 0.5
@@ -50,8 +74,16 @@ def test_score_item_by_hand():
 
 
 def test_abstention_on_unanswerable_case_has_no_retrieval_or_citation_scores():
-    case = _case(type="unanswerable", gold_sources=(), gold_sentences=(), gold_spans=(), key_facts=(), answerable=False,
-                 expect_conflict=False, conflict_values=())
+    case = _case(
+        type="unanswerable",
+        gold_sources=(),
+        gold_sentences=(),
+        gold_spans=(),
+        key_facts=(),
+        answerable=False,
+        expect_conflict=False,
+        conflict_values=(),
+    )
     out = Output("c1", "The articles do not say.", True, [], [], total_s=0.1)
     s = score_item(case, out, TEXTS, words_supported)
     assert s["abstention"] == [True, True]
@@ -72,10 +104,19 @@ def test_aggregate_reports_undefined_instead_of_zero():
 
 
 def _report(metrics, n_cases=3, sha="abc"):
-    return {"corpus": "corpus", "corpus_name": "corpus", "cases_file": "cases.jsonl", "cases_sha256": sha, "n_cases": n_cases,
-            "created_at": "now", "model": "m", "retrieval": "hybrid",
-            "machine": {"cpu": "cpu", "cores": 2, "memory_gib": 1, "python": "3.11", "load_average_at_start": [0, 0, 0]},
-            "systems": {"ours": {"metrics": metrics, "items": [], "resources": {}, "by_type": {}}}, "notes": []}
+    return {
+        "corpus": "corpus",
+        "corpus_name": "corpus",
+        "cases_file": "cases.jsonl",
+        "cases_sha256": sha,
+        "n_cases": n_cases,
+        "created_at": "now",
+        "model": "m",
+        "retrieval": "hybrid",
+        "machine": {"cpu": "cpu", "cores": 2, "memory_gib": 1, "python": "3.11", "load_average_at_start": [0, 0, 0]},
+        "systems": {"ours": {"metrics": metrics, "items": [], "resources": {}, "by_type": {}}},
+        "notes": [],
+    }
 
 
 def _m(value, half):
@@ -108,11 +149,21 @@ def test_gate_cli_round_trip(tmp_path):
 
 
 def test_report_files(tmp_path):
-    metrics = aggregate([{"key_fact_recall": 1.0, "abstention": [True, True], "total_s": 1.0, "ttft_s": 0.5},
-                         {"key_fact_recall": 0.5, "abstention": [False, False], "total_s": 2.0, "ttft_s": 0.7}])
+    metrics = aggregate(
+        [
+            {"key_fact_recall": 1.0, "abstention": [True, True], "total_s": 1.0, "ttft_s": 0.5},
+            {"key_fact_recall": 0.5, "abstention": [False, False], "total_s": 2.0, "ttft_s": 0.7},
+        ]
+    )
     r = _report(metrics)
-    r["systems"]["ours"]["items"] = [{"case_id": "c9", "type": "single_fact", "scores": {"key_fact_recall": 0.5, "abstention": [False, False]},
-                                      "output": {"answer": "Half right.", "abstained": False, "error": ""}}]
+    r["systems"]["ours"]["items"] = [
+        {
+            "case_id": "c9",
+            "type": "single_fact",
+            "scores": {"key_fact_recall": 0.5, "abstention": [False, False]},
+            "output": {"answer": "Half right.", "abstained": False, "error": ""},
+        }
+    ]
     md = markdown(r)
     assert "| Key-fact recall ↑ | 0.75 [" in md
     assert "`c9` (single_fact): key facts 0.50" in md
@@ -140,11 +191,24 @@ def test_caching_generator_replays_identical_prompts():
 
 
 def test_peer_outputs_locate_chunks_and_flag_bad_markers():
-    raw = {"outputs": [{
-        "case_id": "c1", "query": "q", "answer": "Three workers died [1]. Six died [3].", "ttft_s": 1.0, "total_s": 2.0,
-        "gen_tokens": 9, "decode_s": 1.0, "error": "",
-        "sources": [{"n": 1, "source": "a.txt", "text": "Source 1:\nThree workers died in the fire.\n", "score": 0.5},
-                    {"n": 2, "source": "b.txt", "text": "Source 2:\nFive  workers died\n", "score": 0.4}]}]}
+    raw = {
+        "outputs": [
+            {
+                "case_id": "c1",
+                "query": "q",
+                "answer": "Three workers died [1]. Six died [3].",
+                "ttft_s": 1.0,
+                "total_s": 2.0,
+                "gen_tokens": 9,
+                "decode_s": 1.0,
+                "error": "",
+                "sources": [
+                    {"n": 1, "source": "a.txt", "text": "Source 1:\nThree workers died in the fire.\n", "score": 0.5},
+                    {"n": 2, "source": "b.txt", "text": "Source 2:\nFive  workers died\n", "score": 0.4},
+                ],
+            }
+        ]
+    }
     (o,) = peer_outputs(raw, TEXTS, words_supported)
     assert o.retrieved[0] == Unit("a.txt", 17, 48)
     assert o.retrieved[1] == Unit("b.txt", None, None)  # altered whitespace: not in the file
