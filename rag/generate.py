@@ -208,7 +208,7 @@ class OpenAIGenerator:
         """Pieces of the answer from the response text: an SSE stream, or one JSON object."""
         deadline_gap = self.timeouts[1]
         last = time.monotonic()  # when the answer last grew (pings and empty events do not count)
-        buf, mode, pieces, done = "", "", 0, False
+        buf, mode, pieces, done, size = "", "", 0, False, 0
         body: list[str] = []  # a whole JSON reply, as it arrives
         event: list[str] = []  # data lines of the SSE event being read
         limit = 2 * max_tokens + 32  # a server that ignores max_tokens is cut off, not followed forever
@@ -223,7 +223,8 @@ class OpenAIGenerator:
                 mode = "json" if head.startswith(("{", "[")) else "sse"
             if mode == "json":
                 body.append(chunk)
-                if sum(map(len, body)) > MAX_JSON_REPLY:
+                size += len(chunk)
+                if size > MAX_JSON_REPLY:
                     raise self._fail("sent a JSON reply too large to be an answer")
                 continue
             buf += chunk

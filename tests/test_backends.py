@@ -413,6 +413,20 @@ def test_malformed_json_replies(body, expect):
     assert expect in msg
 
 
+def test_an_endless_json_reply_is_refused():
+    def reply(h):
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.end_headers()
+        h.write('{"choices": [{"message": {"content": "')
+        for _ in range(10_000):  # 10 MB, past the 8 MB limit
+            h.write("x" * 1000)
+
+    with FakeLLM(reply) as srv:
+        msg, _ = fails(gen(srv.url))
+    assert "JSON reply too large" in msg
+
+
 def test_invalid_utf8_is_replaced_not_a_crash():
     def reply(h):
         h.start_sse()
