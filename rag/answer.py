@@ -23,7 +23,7 @@ from rag.prompt import answer_messages
 from rag.retrieve import answer_type, has_type, retrieve
 from rag.scope import clean_question, is_meta_request, is_relevant
 from rag.types import Answer, Sentence
-from rag.verify import Support, Verifier
+from rag.verify import AnswersQuestion, Support, Verifier
 
 
 @dataclass
@@ -70,7 +70,8 @@ def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token:
     timings["generate"] = ms()
     candidates = evidence_sentences(store, evidence, radius=1)
     claims = [] if says_unknown(draft) else split_claims(draft)
-    attributions = [attribute(c, candidates, engine.verifier) for c in claims if responsive(c, standalone)]
+    verifier = AnswersQuestion(engine.verifier, standalone)
+    attributions = [attribute(c, candidates, verifier) for c in claims if responsive(c, standalone)]
     if claims:
         attributions = with_extracted_answer(attributions, standalone, evidence)
     text, citations, claims, conflicts = assemble(attributions, slot, mentions if disagree else [], store.articles)

@@ -143,3 +143,22 @@ class HeuristicVerifier:
         if score < self.threshold:
             return Support(False, score, f"support score {score:.2f} below {self.threshold}")
         return Support(True, score)
+
+
+class AnswersQuestion:
+    """Wraps any verifier for one question: the words a claim adds beyond the question are
+    its information, so at least half of them must be in the evidence as well. Without this,
+    "It is located in the Karachi Police Office building" passes on the strength of words it
+    merely repeats from "Where is the Karachi Police Office located?"."""
+
+    def __init__(self, inner: Verifier, question: str, min_new: float = 0.5):
+        self.inner, self.question_words, self.min_new = inner, _content(question), min_new
+
+    def support(self, claim: str, evidence: list[str]) -> Support:
+        s = self.inner.support(claim, evidence)
+        new = _content(claim) - self.question_words
+        if s.supported and new:
+            found = new & _content(" ".join(evidence))
+            if len(found) < self.min_new * len(new):
+                return Support(False, s.score, f"the claim's new words are not in the evidence: {', '.join(sorted(new - found))}")
+        return s

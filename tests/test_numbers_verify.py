@@ -76,3 +76,14 @@ def test_hard_checks_reasons():
     assert hard_checks("Seven were hurt.", "Three were hurt.")[1].startswith("number")
     assert hard_checks("Tauqeer led.", "Haider led.")[1].startswith("name")
     assert hard_checks("It was not white.", "It was white.")[1] == "negation differs"
+
+
+def test_claim_must_support_what_it_adds_to_the_question(verifier):
+    from rag.verify import AnswersQuestion
+
+    ev = ["The Karachi Police chief's office is located near the main arterial road of Karachi which goes from downtown to the airport."]
+    v = AnswersQuestion(verifier, "Where is the Karachi Police Office located?")
+    assert not v.support("The Karachi Police Office is located in the Karachi Police Office building.", ev).supported
+    assert v.support("The Karachi Police Office is located near the main arterial road of Karachi.", ev).supported
+    # Without the question, the repeated words alone would have carried it.
+    assert verifier.support("The Karachi Police Office is located in the Karachi Police Office building.", ev).supported
