@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--model", help="GGUF file for --backend gguf")
         sp.add_argument("--llm-url", help="OpenAI-compatible base URL for --backend openai")
         sp.add_argument("--llm-model", help="model name on the server")
+        sp.add_argument("--connect-timeout", type=float, help="seconds to connect to the LLM server (default 5)")
+        sp.add_argument("--read-timeout", type=float, help="seconds to wait for the LLM server's next words (default 120)")
         sp.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
         sp.add_argument("--top-k", type=int, help="evidence sentences per question (default 8)")
         sp.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
@@ -58,12 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--gate", type=Path, help="fail when a headline metric falls below this baseline JSON")
     model_flags(ev)
 
-    sub.add_parser("config", help="show the effective configuration and where each value came from")
+    model_flags(sub.add_parser("config", help="show the effective configuration and where each value came from"))
     return p
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    keys = ["data_dir", "backend", "model", "llm_url", "llm_model", "embedder", "top_k", "retrieval", "chunk_size", "chunk_overlap", "host", "port"]
+    keys = ["data_dir", "backend", "model", "llm_url", "llm_model", "connect_timeout", "read_timeout", "embedder", "top_k", "retrieval", "chunk_size", "chunk_overlap", "host", "port"]
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
