@@ -222,9 +222,12 @@ def build_ui(
         run: dict[str, Any] = dict(
             fn=answer_next, inputs=[session], outputs=outputs, concurrency_id="answer", concurrency_limit=1, show_progress="hidden"
         )
-        question.submit(accept, [question, session], outputs, queue=False).then(**run)
-        ask_btn.click(accept, [question, session], outputs, queue=False).then(**run)
-        chatbot.example_select(accept_example, [session], outputs, queue=False).then(**run)
+        # Accepting a question is queued too (an example click with queue=False got a fresh
+        # session state in Gradio 6.31) but never waits: no concurrency limit.
+        now: dict[str, Any] = dict(outputs=outputs, concurrency_limit=None, show_progress="hidden")
+        question.submit(accept, [question, session], **now).then(**run)
+        ask_btn.click(accept, [question, session], **now).then(**run)
+        chatbot.example_select(accept_example, [session], **now).then(**run)
         stop_btn.click(stop, [session], None, queue=False)
         new_btn.click(new_chat, [session], [chatbot, sources, feedback_row, feedback_status], queue=False)
         chatbot.clear(new_chat, [session], [chatbot, sources, feedback_row, feedback_status], queue=False)
