@@ -329,16 +329,18 @@ def markdown(r: dict[str, Any]) -> str:
                 lines.append(f"| {v['n']:,} | {v['auto_kind']} | skipped: {v['skipped']} | | | | |")
                 continue
             hnsw = (
-                f"{v['hnsw_build_s']} | {v['hnsw_p50_ms']} / {v['hnsw_p95_ms']} | {v['hnsw_recall@10']}"
+                f"{v['hnsw_build_s']} | {v.get('hnsw_p50_ms')} / {v.get('hnsw_p95_ms')} | {v.get('hnsw_recall@10')}"
                 if "hnsw_build_s" in v
                 else f"skipped: {v.get('hnsw_skipped', '')} | | "
             )
-            lines.append(f"| {v['n']:,} | {v['auto_kind']} | {v['flat_build_s']} | {v['flat_p50_ms']} / {v['flat_p95_ms']} | {hnsw} |")
+            lines.append(
+                f"| {v['n']:,} | {v['auto_kind']} | {v.get('flat_build_s')} | {v.get('flat_p50_ms')} / {v.get('flat_p95_ms')} | {hnsw} |"
+            )
     if r.get("answers"):
         a = r["answers"]
         lines += [
             "",
-            f"## Answers ({a['n_questions']} questions from evals/cases.jsonl, bundled corpus)",
+            f"## Answers ({a.get('n_questions')} questions from evals/cases.jsonl, bundled corpus)",
             "",
             "| | TTFT p50 | TTFT p95 | total p50 | total p95 |",
             "|---|---|---|---|---|",

@@ -105,7 +105,11 @@ def bench_answers(cfg: Any, n_questions: int = 12, peer: bool = True) -> dict[st
     prefill = gen = None
     if llm is not None:
         prefill, gen = model_rates(llm, sample)
+    peer_proc = _start_peer(cfg) if peer and cfg.backend != "openai" else None
     answer(warmup[1], engine)  # fills the prefix cache, as any earlier question in a session would
+    peer_raw: list[dict[str, Any]] = []
+    if peer_proc is not None:
+        peer_proc.ask("warmup", warmup[1])
 
     ttft: list[float] = []
     total: list[float] = []
@@ -134,6 +138,9 @@ def bench_answers(cfg: Any, n_questions: int = 12, peer: bool = True) -> dict[st
                 answer_tokens=count(a.draft) if a.draft else 0,
             )
         rows.append(row)
+        if peer_proc is not None:  # interleaved, so a busy neighbour slows both alike
+            peer_raw.append(peer_proc.ask(cid, q))
+    peer_summary = peer_proc.close() if peer_proc is not None else None
     if llm is not None and prefill and gen:  # measured again after the runs; the best of both stands
         p2, g2 = model_rates(llm, sample)
         prefill, gen = max(prefill, p2), max(gen, g2)
@@ -156,21 +163,24 @@ def bench_answers(cfg: Any, n_questions: int = 12, peer: bool = True) -> dict[st
             "total_p50_s": round(percentile(floor_total, 50), 3),
             "total_p95_s": round(percentile(floor_total, 95), 3),
         }
-    del engine, rec, llm
-    if peer and cfg.backend != "openai":
-        result.update(_peer(cfg, questions, prefill, gen))
+    if peer_summary is not None:
+        result.update(_peer_summary(peer_raw, peer_summary, prefill, gen))
     return result
 
 
-def _peer(cfg: Any, questions: list[tuple[str, str]], prefill: float | None, gen: float | None) -> dict[str, Any]:
-    from evals.peer import PeerSettings, run_in_subprocess
+def _start_peer(cfg: Any) -> Any:
+    from evals.peer import PeerProcess, PeerSettings
     from evals.run import _peer_embedder, _peer_model
 
     settings = PeerSettings(
         str(Path(cfg.corpus).resolve()), _peer_model(cfg) or "", _peer_embedder(cfg), cfg.max_answer_tokens, cfg.n_ctx, cfg.threads
     )
-    raw = run_in_subprocess(settings, [("warmup", questions[0][1])] + questions)
-    outs = [o for o in raw["outputs"] if o["case_id"] != "warmup" and not o["error"]]
+    return PeerProcess(settings)
+
+
+def _peer_summary(raw_outputs: list[dict[str, Any]], summary: dict[str, Any], prefill: float | None, gen: float | None) -> dict[str, Any]:
+    raw = {"outputs": raw_outputs, **summary}
+    outs = [o for o in raw["outputs"] if not o["error"]]
     out: dict[str, Any] = {
         "peer": _summary([o["ttft_s"] for o in outs if o["ttft_s"] is not None], [o["total_s"] for o in outs]),
         "peer_peak_rss_mb": round(raw["peak_rss_mb"], 1),

@@ -58,50 +58,50 @@ def conversation_query(question: str, history: list[str]) -> str:
     return "Earlier questions: " + " ".join(history) + "\nQuestion: " + question
 
 
-def run_peer(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str, Any]:
-    """Answer `queries` ((case id, query text)) with the peer; returns raw outputs and timings."""
-    import os
+class Peer:
+    """The peer, built once: `ask()` answers one query and returns its raw result."""
 
-    t0 = time.perf_counter()
-    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
-    from llama_index.core.node_parser import SentenceSplitter
-    from llama_index.core.query_engine import CitationQueryEngine
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-    from llama_index.llms.llama_cpp import LlamaCPP
+    def __init__(self, settings: PeerSettings):
+        import os
 
-    t_import = time.perf_counter() - t0
-    embed = HuggingFaceEmbedding(model_name=settings.embedder_path, device="cpu")
-    threads = settings.threads or os.cpu_count() or 2
-    llm = LlamaCPP(
-        model_path=settings.model_path,
-        temperature=0.0,
-        max_new_tokens=settings.max_tokens,
-        context_window=settings.n_ctx,
-        generate_kwargs={"stop": STOP, "top_k": 1, "repeat_penalty": 1.0},
-        model_kwargs={"n_gpu_layers": 0, "n_threads": threads, "n_batch": 512, "seed": 0},
-        messages_to_prompt=messages_to_prompt,
-        completion_to_prompt=completion_to_prompt,
-        verbose=False,
-    )
-    t_models = time.perf_counter() - t0 - t_import
-    t1 = time.perf_counter()
-    docs = SimpleDirectoryReader(input_dir=settings.corpus, required_exts=[".txt", ".md", ".html", ".htm"]).load_data()
-    index = VectorStoreIndex.from_documents(docs, embed_model=embed, transformations=[SentenceSplitter()])
-    engine = CitationQueryEngine.from_args(index, llm=llm, streaming=True)
-    t_index = time.perf_counter() - t1
+        t0 = time.perf_counter()
+        from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+        from llama_index.core.node_parser import SentenceSplitter
+        from llama_index.core.query_engine import CitationQueryEngine
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+        from llama_index.llms.llama_cpp import LlamaCPP
 
-    def count_tokens(text: str) -> int:
-        return len(llm._model.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+        self.import_s = time.perf_counter() - t0
+        embed = HuggingFaceEmbedding(model_name=settings.embedder_path, device="cpu")
+        self.llm = LlamaCPP(
+            model_path=settings.model_path,
+            temperature=0.0,
+            max_new_tokens=settings.max_tokens,
+            context_window=settings.n_ctx,
+            generate_kwargs={"stop": STOP, "top_k": 1, "repeat_penalty": 1.0},
+            model_kwargs={"n_gpu_layers": 0, "n_threads": settings.threads or os.cpu_count() or 2, "n_batch": 512, "seed": 0},
+            messages_to_prompt=messages_to_prompt,
+            completion_to_prompt=completion_to_prompt,
+            verbose=False,
+        )
+        self.load_s = time.perf_counter() - t0 - self.import_s
+        t1 = time.perf_counter()
+        docs = SimpleDirectoryReader(input_dir=settings.corpus, required_exts=[".txt", ".md", ".html", ".htm"]).load_data()
+        index = VectorStoreIndex.from_documents(docs, embed_model=embed, transformations=[SentenceSplitter()])
+        self.engine = CitationQueryEngine.from_args(index, llm=self.llm, streaming=True)
+        self.index_s = time.perf_counter() - t1
 
-    outputs = []
-    for case_id, query in queries:
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm._model.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+
+    def ask(self, case_id: str, query: str) -> dict[str, Any]:
         t = time.perf_counter()
         first = None
         text = ""
         error = ""
         sources: list[dict[str, Any]] = []
         try:
-            response = engine.query(query)
+            response = self.engine.query(query)
             for piece in response.response_gen:  # type: ignore[union-attr]
                 if first is None and piece:
                     first = time.perf_counter() - t
@@ -111,45 +111,92 @@ def run_peer(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str
         except Exception as e:  # the peer's failures are results, not crashes of the eval
             error = f"{type(e).__name__}: {e}"[:300]
         total = time.perf_counter() - t
-        context_tokens = int(getattr(llm._model, "n_tokens", 0))  # prompt + reply tokens now in the model's context
-        outputs.append(
-            {
-                "case_id": case_id,
-                "query": query,
-                "answer": text.strip(),
-                "sources": sources,
-                "ttft_s": first,
-                "prompt_tokens": max(context_tokens - count_tokens(text), 0),
-                "total_s": total,
-                "gen_tokens": count_tokens(text),
-                "decode_s": (total - first) if first else None,
-                "error": error,
-            }
-        )
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    from llama_index.core import Settings
+        gen_tokens = self.count_tokens(text)
+        context_tokens = int(getattr(self.llm._model, "n_tokens", 0))  # prompt + reply tokens now in the model's context
+        return {
+            "case_id": case_id,
+            "query": query,
+            "answer": text.strip(),
+            "sources": sources,
+            "ttft_s": first,
+            "prompt_tokens": max(context_tokens - gen_tokens, 0),
+            "total_s": total,
+            "gen_tokens": gen_tokens,
+            "decode_s": (total - first) if first else None,
+            "error": error,
+        }
 
-    # Everything was passed explicitly: the global Settings must never have built a model.
-    untouched = getattr(Settings, "_llm", None) is None and getattr(Settings, "_embed_model", None) is None
-    return {
-        "outputs": outputs,
-        "global_settings_untouched": untouched,
-        "import_s": t_import,
-        "load_s": t_models,
-        "index_s": t_index,
-        "peak_rss_mb": peak_mb,
-        "settings": {"similarity_top_k": 2, "citation_chunk_size": 512, "node_chunk_size": 1024, "max_new_tokens": settings.max_tokens},
-    }
+    def summary(self) -> dict[str, Any]:
+        from llama_index.core import Settings
+
+        # Everything was passed explicitly: the global Settings must never have built a model.
+        untouched = getattr(Settings, "_llm", None) is None and getattr(Settings, "_embed_model", None) is None
+        return {
+            "import_s": self.import_s,
+            "load_s": self.load_s,
+            "index_s": self.index_s,
+            "global_settings_untouched": untouched,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "settings": {"similarity_top_k": 2, "citation_chunk_size": 512, "node_chunk_size": 1024},
+        }
+
+
+def run_peer(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str, Any]:
+    """Answer `queries` ((case id, query text)) in this process; raw outputs and timings."""
+    peer = Peer(settings)
+    outputs = [peer.ask(cid, q) for cid, q in queries]
+    return {"outputs": outputs, **peer.summary()}
+
+
+def _serve(settings: PeerSettings, conn: Any) -> None:
+    """Worker loop: build the peer, then answer (case id, query) messages until None."""
+    try:
+        peer = Peer(settings)
+    except Exception as e:
+        conn.send({"error": f"{type(e).__name__}: {e}"[:300]})
+        return
+    conn.send({"ready": True})
+    while (msg := conn.recv()) is not None:
+        conn.send(peer.ask(*msg))
+    conn.send(peer.summary())
+
+
+class PeerProcess:
+    """The peer in a fresh (spawned) process, asked one query at a time.
+
+    Its imports and memory stay out of ours, and the eval can interleave it with our
+    system case by case, so a busy neighbour on a shared machine slows both alike.
+    """
+
+    def __init__(self, settings: PeerSettings):
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(settings, child), daemon=True)
+        self.proc.start()
+        first = self.conn.recv()
+        if "error" in first:
+            self.proc.join(timeout=10)
+            from rag.errors import RagError
+
+            raise RagError(f"the llama-index peer could not start: {first['error']}")
+
+    def ask(self, case_id: str, query: str) -> dict[str, Any]:
+        self.conn.send((case_id, query))
+        return self.conn.recv()
+
+    def close(self) -> dict[str, Any]:
+        """Stop the worker; returns its summary (load times, peak memory, Settings check)."""
+        self.conn.send(None)
+        summary = self.conn.recv()
+        self.proc.join(timeout=30)
+        return summary
 
 
 def run_in_subprocess(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str, Any]:
-    """`run_peer` in a fresh (spawned) process: its imports and memory stay out of ours."""
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(1) as pool:
-        result = pool.apply(run_peer, (settings, queries))
-        pool.close()  # let the worker exit by itself (terminating it leaks its semaphores)
-        pool.join()
-    return result
+    """`run_peer` in a fresh process."""
+    p = PeerProcess(settings)
+    outputs = [p.ask(cid, q) for cid, q in queries]
+    return {"outputs": outputs, **p.close()}
 
 
 if __name__ == "__main__":  # a quick manual check: python -m evals.peer "question"

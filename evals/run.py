@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from evals.cases import Case, load_cases, read_corpus_texts
+from evals.peer import PeerSettings, conversation_query
 from evals.report import by_type, machine, write
 from evals.scoring import SPEED_KEYS, aggregate, score_item
-from evals.systems import CachingGenerator, Output, peer_outputs, run_ours
+from evals.systems import CachingGenerator, Output, answer_case, peer_outputs, progress
 from rag.config import Config
 from rag.errors import RagError
 
@@ -105,66 +106,92 @@ def run_eval(
     index_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     # From the user's cfg, not ecfg: the joined model lives in the user's data dir.
-    generator = CachingGenerator(generator if generator is not None else build_generator(cfg))
-    engine = build_engine(ecfg, generator=generator)
+    model = generator if generator is not None else build_generator(cfg)
+    recorder = CachingGenerator(model, replay=False)  # ours always generates; its drafts are recorded
+    replayer = CachingGenerator(model, cache=recorder.cache)  # dense-only replays a draft whose prompt was seen
+    engine = build_engine(ecfg, generator=recorder)
     load_s = time.perf_counter() - t0
 
     def supports(claim: str, passages: list[str]) -> bool:
         return engine.verifier.support(claim, passages).supported
 
     notes = []
-    t0 = time.perf_counter()
-    ours = run_ours(engine, cases, "ours")
+    dense_engine = None
+    if dense and cfg.retrieval != "dense":
+        dense_engine = build_engine(dataclasses.replace(ecfg, retrieval="dense"), generator=replayer)
+    peer_proc = None
+    if peer:
+        peer_gguf = _peer_model(cfg)
+        if peer_gguf is None:
+            notes.append("peer skipped: the llama-index peer needs a local GGUF (backend bundled or gguf).")
+        else:
+            from evals.peer import PeerProcess
+
+            peer_proc = PeerProcess(
+                PeerSettings(str(corpus.resolve()), peer_gguf, _peer_embedder(cfg), cfg.max_answer_tokens, cfg.n_ctx, cfg.threads)
+            )
+
+    # Case by case, every system in turn: on a shared machine, load drifts over a long run,
+    # and interleaving spreads it evenly instead of favouring whichever system runs last.
+    ours: list[Output] = []
+    dense_out: list[Output] = []
+    peer_raw: list[dict[str, Any]] = []
+    spent = {"ours": 0.0, "dense": 0.0, "peer": 0.0}
+    try:
+        for case in progress(cases, "eval"):
+            t0 = time.perf_counter()
+            ours.append(answer_case(engine, case))
+            spent["ours"] += time.perf_counter() - t0
+            if dense_engine is not None:
+                t0 = time.perf_counter()
+                dense_out.append(answer_case(dense_engine, case))
+                spent["dense"] += time.perf_counter() - t0
+            if peer_proc is not None:
+                t0 = time.perf_counter()
+                peer_raw.append(peer_proc.ask(case.id, conversation_query(case.question, list(case.history))))
+                spent["peer"] += time.perf_counter() - t0
+    finally:
+        peer_summary = peer_proc.close() if peer_proc is not None else None
+
     systems = {
         "ours": _system(
             _items(cases, ours, texts, supports),
             {
                 "index build s": round(index_s, 1),
                 "model+index load s": round(load_s, 1),
-                "run s": round(time.perf_counter() - t0, 1),
-                "peak RSS MB (whole eval process so far)": peak_rss_mb(),
+                "run s": round(spent["ours"], 1),
+                "peak RSS MB (whole eval process)": peak_rss_mb(),
             },
         )
     }
-
-    if dense and cfg.retrieval != "dense":
-        dense_engine = build_engine(dataclasses.replace(ecfg, retrieval="dense"), generator=generator)
-        hits_before = generator.hits
-        dense_out = run_ours(dense_engine, cases, "dense-only")
-        reused = generator.hits - hits_before
+    if dense_engine is not None:
         systems["dense"] = _system(
-            _items(cases, dense_out, texts, supports), {"drafts reused from the main run": f"{reused}/{len(cases)}"}, skip=SPEED_KEYS
+            _items(cases, dense_out, texts, supports),
+            {"run s": round(spent["dense"], 1), "drafts replayed from the main run": f"{replayer.hits}/{len(cases)}"},
+            skip=SPEED_KEYS,
         )
         notes.append(
             "dense-only: same pipeline with cfg.retrieval='dense'; a draft whose prompt equals the main run's is replayed, "
             "so its speed is not reported."
         )
-    if peer:
-        model = _peer_model(cfg)
-        if model is None:
-            notes.append("peer skipped: the llama-index peer needs a local GGUF (backend bundled or gguf).")
-        else:
-            from evals.peer import PeerSettings, conversation_query, run_in_subprocess
-
-            settings = PeerSettings(str(corpus.resolve()), model, _peer_embedder(cfg), cfg.max_answer_tokens, cfg.n_ctx, cfg.threads)
-            t0 = time.perf_counter()
-            raw = run_in_subprocess(settings, [(c.id, conversation_query(c.question, list(c.history))) for c in cases])
-            peer_out = peer_outputs(raw, texts, supports)
-            systems["peer"] = _system(
-                _items(cases, peer_out, texts, supports),
-                {
-                    "import s": round(raw["import_s"], 1),
-                    "model load s": round(raw["load_s"], 1),
-                    "index build s": round(raw["index_s"], 1),
-                    "run s": round(time.perf_counter() - t0, 1),
-                    "peak RSS MB (its own process)": round(raw["peak_rss_mb"], 1),
-                },
-            )
-            notes.append(
-                "peer: CitationQueryEngine.from_args defaults (top-2 of 1024-token chunks, 512-token citation sources), same GGUF, "
-                "ChatML, greedy; it gives no offsets, so its span validity is 'cited chunk occurs verbatim in the file'; "
-                "follow-ups get the earlier questions as context."
-            )
+    if peer_summary is not None:
+        systems["peer"] = _system(
+            _items(cases, peer_outputs({"outputs": peer_raw}, texts, supports), texts, supports),
+            {
+                "import s": round(peer_summary["import_s"], 1),
+                "model load s": round(peer_summary["load_s"], 1),
+                "index build s": round(peer_summary["index_s"], 1),
+                "run s": round(spent["peer"], 1),
+                "peak RSS MB (its own process)": round(peer_summary["peak_rss_mb"], 1),
+                "global Settings untouched": peer_summary["global_settings_untouched"],
+            },
+        )
+        notes.append(
+            "peer: CitationQueryEngine.from_args defaults (top-2 of 1024-token chunks, 512-token citation sources), same GGUF, "
+            "ChatML, greedy; it gives no offsets, so its span validity is 'cited chunk occurs verbatim in the file'; "
+            "follow-ups get the earlier questions as context."
+        )
+    notes.append("systems are run case by case in turn (ours, dense-only, peer), so load from other processes affects them alike.")
 
     return {
         "corpus": str(corpus),
@@ -177,7 +204,7 @@ def run_eval(
         "limit": limit,
         "created_at": started,
         "machine": mach,
-        "model": generator.name,
+        "model": model.name,
         "retrieval": cfg.retrieval,
         "index": {"articles": built.articles, "sentences": built.sentences, "chunks": built.chunks},
         "config": {

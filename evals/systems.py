@@ -68,15 +68,16 @@ class CachingGenerator:
     there is no need to pay for it twice. (Its speed is therefore not reported.)
     """
 
-    def __init__(self, inner: Any):
+    def __init__(self, inner: Any, cache: dict[str, list[str]] | None = None, replay: bool = True):
         self.inner = inner
         self.name = inner.name
-        self.cache: dict[str, list[str]] = {}
+        self.cache: dict[str, list[str]] = {} if cache is None else cache
+        self.replay = replay  # False: only record (the system whose speed is measured never replays)
         self.hits = 0
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int = 160) -> Iterator[str]:
         key = json.dumps([messages, max_tokens], sort_keys=True)
-        if key in self.cache:
+        if self.replay and key in self.cache:
             self.hits += 1
             yield from self.cache[key]
             return
@@ -91,59 +92,58 @@ class CachingGenerator:
         return f(text) if f else None
 
 
-def _progress(iterable, label: str):
+def progress(iterable, label: str):
     from tqdm import tqdm
 
     return tqdm(iterable, desc=label, unit="case", file=sys.stderr, leave=False, disable=None)
 
 
-def run_ours(engine: Any, cases: list[Case], label: str = "ours") -> list[Output]:
-    """Each case through `rag.answer.answer` with the engine's models (loaded once)."""
+def answer_case(engine: Any, case: Case) -> Output:
+    """One case through `rag.answer.answer` (earlier turns as history), timed from the call."""
     from rag.answer import answer
     from rag.errors import RagError
 
     count = getattr(engine.generator, "count_tokens", None)
-    outputs = []
-    for case in _progress(cases, label):
-        first: list[float] = []
-        t0 = time.perf_counter()
+    first: list[float] = []
+    t0 = time.perf_counter()
 
-        def on_token(piece: str, t0: float = t0, first: list[float] = first) -> None:
-            if not first:
-                first.append(time.perf_counter() - t0)
+    def on_token(piece: str) -> None:
+        if not first:
+            first.append(time.perf_counter() - t0)
 
-        try:
-            a = answer(case.question, engine, history=case.history, on_token=on_token)
-        except RagError as e:
-            outputs.append(Output(case.id, "", True, [], [], total_s=time.perf_counter() - t0, error=str(e)))
-            continue
-        total = time.perf_counter() - t0
-        tm = a.timings_ms
-        tokens = (count(a.draft) if count else None) if a.draft else None
-        decode = (tm["generate"] - tm["first_token"]) / 1000 if a.draft and "generate" in tm else None
-        outputs.append(
-            Output(
-                case_id=case.id,
-                answer=a.answer,
-                abstained=a.abstained,
-                citations=[Cited(c.n, c.source, c.start, c.end, c.quote) for c in a.citations],
-                retrieved=[Unit(h.sentence.article_id, h.sentence.start, h.sentence.end) for h in a.retrieved],
-                conflict_values=[v.value for c in a.conflicts for v in c.versions],
-                claims_verified=a.claims_verified,
-                claims_total=a.claims_total,
-                ttft_s=first[0] if first else None,
-                total_s=total,
-                gen_tokens=tokens,
-                decode_s=decode,
-                extra={
-                    "standalone_question": a.standalone_question,
-                    "draft": a.draft,
-                    "conflicts": [c.to_dict() for c in a.conflicts],
-                    "timings_ms": {k: round(v, 1) for k, v in tm.items()},
-                },
-            )
-        )
-    return outputs
+    try:
+        a = answer(case.question, engine, history=case.history, on_token=on_token)
+    except RagError as e:
+        return Output(case.id, "", True, [], [], total_s=time.perf_counter() - t0, error=str(e))
+    total = time.perf_counter() - t0
+    tm = a.timings_ms
+    tokens = (count(a.draft) if count else None) if a.draft else None
+    decode = (tm["generate"] - tm["first_token"]) / 1000 if a.draft and "generate" in tm else None
+    return Output(
+        case_id=case.id,
+        answer=a.answer,
+        abstained=a.abstained,
+        citations=[Cited(c.n, c.source, c.start, c.end, c.quote) for c in a.citations],
+        retrieved=[Unit(h.sentence.article_id, h.sentence.start, h.sentence.end) for h in a.retrieved],
+        conflict_values=[v.value for c in a.conflicts for v in c.versions],
+        claims_verified=a.claims_verified,
+        claims_total=a.claims_total,
+        ttft_s=first[0] if first else None,
+        total_s=total,
+        gen_tokens=tokens,
+        decode_s=decode,
+        extra={
+            "standalone_question": a.standalone_question,
+            "draft": a.draft,
+            "conflicts": [c.to_dict() for c in a.conflicts],
+            "timings_ms": {k: round(v, 1) for k, v in tm.items()},
+        },
+    )
+
+
+def run_ours(engine: Any, cases: list[Case], label: str = "ours") -> list[Output]:
+    """Each case through `answer_case` with the engine's models (loaded once)."""
+    return [answer_case(engine, c) for c in progress(cases, label)]
 
 
 def peer_outputs(raw: dict[str, Any], texts: dict[str, str], supports) -> list[Output]:

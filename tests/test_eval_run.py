@@ -23,14 +23,54 @@ def first_excerpt(messages):
     return line[4:] or "I don't know."
 
 
+class FakePeer:
+    """Stands in for the llama-index process: cites the first lines of the mill report as "Source 1"."""
+
+    asked: list = []
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def ask(self, case_id, query):
+        FakePeer.asked.append((case_id, query))
+        chunk = (MILL / "01_eastmere_tribune.txt").read_text().split("\n\n")[1]
+        return {
+            "case_id": case_id,
+            "query": query,
+            "answer": "A fire broke out at the mill [1].",
+            "ttft_s": 0.1,
+            "total_s": 0.2,
+            "gen_tokens": 8,
+            "decode_s": 0.1,
+            "prompt_tokens": 50,
+            "error": "",
+            "sources": [{"n": 1, "source": "01_eastmere_tribune.txt", "text": f"Source 1:\n{chunk}\n", "score": 0.5}],
+        }
+
+    def close(self):
+        return {"import_s": 1.0, "load_s": 1.0, "index_s": 1.0, "peak_rss_mb": 100.0, "global_settings_untouched": True}
+
+
 @pytest.mark.models
-def test_run_eval_scores_every_case_with_a_scripted_model(tmp_path):
+def test_run_eval_scores_every_case_with_a_scripted_model(tmp_path, monkeypatch):
+    import evals.peer
+
+    monkeypatch.setattr(evals.peer, "PeerProcess", FakePeer)
+    monkeypatch.setattr(eval_run, "_peer_model", lambda cfg: "fake.gguf")
     cfg = load_config(overrides={"data_dir": tmp_path / "data"}, env={})
     gen = ScriptedGenerator([first_excerpt] * 200)
-    report = eval_run.run_eval(cfg, MILL, MILL_CASES, dense=True, peer=False, generator=gen)
+    report = eval_run.run_eval(cfg, MILL, MILL_CASES, dense=True, peer=True, generator=gen)
     assert (tmp_path / "data" / "eval-corpus_millfire" / "index").exists()  # never the user's index
     assert not (tmp_path / "data" / "index").exists()
-    assert report["n_cases"] == 18 and set(report["systems"]) == {"ours", "dense"}
+    assert report["n_cases"] == 18 and set(report["systems"]) == {"ours", "dense", "peer"}
+    assert report["model"] == "scripted"
+    # follow-ups reach the peer with their earlier questions
+    assert (
+        "mill-fu-01",
+        "Earlier questions: What did the fire marshal's preliminary report find?\nQuestion: How much damage did it estimate?",
+    ) in FakePeer.asked
+    peer = report["systems"]["peer"]
+    assert peer["metrics"]["span_validity"]["value"] == 1.0 and peer["metrics"]["ttft_p50"]["value"] == 0.1
     ours = report["systems"]["ours"]
     assert [it["case_id"] for it in ours["items"]][:2] == ["mill-sf-01", "mill-sf-02"]
     # Every quote our system cites is the file's text at its offsets.

@@ -188,6 +188,11 @@ def test_caching_generator_replays_identical_prompts():
     assert "".join(g.stream(msgs)) == "a b"
     assert "".join(g.stream([{"role": "user", "content": "other"}])) == "a b"
     assert Counting.calls == 2 and g.hits == 1
+    recorder = CachingGenerator(Counting(), replay=False)
+    replayer = CachingGenerator(Counting(), cache=recorder.cache)
+    assert "".join(recorder.stream(msgs)) == "a b" and "".join(recorder.stream(msgs)) == "a b"
+    assert Counting.calls == 4 and recorder.hits == 0  # the recorder never replays
+    assert "".join(replayer.stream(msgs)) == "a b" and Counting.calls == 4 and replayer.hits == 1
 
 
 def test_peer_outputs_locate_chunks_and_flag_bad_markers():
