@@ -125,6 +125,7 @@ def wait_done(page, turns: int, timeout: int = WAIT_MS) -> None:
     )
 
 
+@pytest.mark.models
 def test_real_model_answer_cites_and_highlights(browser, tmp_path, minilm_index, monkeypatch):
     """Bundled Qwen end to end: ask, wait, select a citation, exact highlight, screenshot."""
     pytest.importorskip("llama_cpp")
