@@ -305,7 +305,7 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         f"# Benchmarks ({r['created_at']})",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, {m['os']}, Python {m['python']}. "
+        f"Code {m.get('code')}. Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, {m['os']}, Python {m['python']}. "
         f"Load average before {m['load_average_at_start']}, after {r.get('load_average_at_end')}.",
         "",
         "| target | limit | measured | |",

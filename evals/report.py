@@ -30,6 +30,21 @@ HEADLINE = (
 SYSTEM_LABELS = {"ours": "ours", "dense": "ours, dense-only retrieval", "peer": "llama-index CitationQueryEngine"}
 
 
+def code_version() -> str | None:
+    """The git commit the numbers belong to ("+dirty" when rag/ or index/ has uncommitted changes)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "rag", "index", "prompts"], cwd=root, capture_output=True, text=True, timeout=5
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (head + ("+dirty" if dirty else "")) or None
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     cpu = ""
@@ -54,6 +69,7 @@ def machine() -> dict[str, Any]:
         "memory_gib": mem_gib,
         "os": platform.platform(),
         "python": platform.python_version(),
+        "code": code_version(),
         "load_average_at_start": [round(x, 2) for x in load] if load else None,
     }
 
@@ -119,7 +135,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"Cases `{report['cases_file']}` (sha256 {report['cases_sha256'][:12]}), corpus `{report['corpus']}`, model `{report['model']}`, "
         f"retrieval `{report['retrieval']}`, {report['created_at']}.",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, Python {m['python']}; load average at start "
+        f"Code {m.get('code')}. Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, Python {m['python']}; load average at start "
         f"{m['load_average_at_start']}.",
         "",
         "Each cell: value [95% bootstrap CI] n = items the metric applies to. Definitions: evals/README.md.",
