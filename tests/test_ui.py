@@ -387,6 +387,16 @@ def test_build_ui_makes_blocks_and_serve_reports_a_busy_port():
             ui.app.serve(demo, "127.0.0.1", s.getsockname()[1], block=False)
 
 
+def test_page_has_no_load_events():
+    """A load event can replace a session's state that an early click already used (Gradio
+    6.31 stores per-session state without a lock), so the page must not register any."""
+    import ui.app
+
+    demo = ui.app.build_ui(lambda *a: None, lambda: [], lambda n, d: "", lambda r: None, ui.app.BUNDLED_EXAMPLES)
+    demo.default_config.attach_load_events()
+    assert [f.name for f in demo.fns.values() if any(t[1] == "load" for t in f.targets)] == []
+
+
 def test_examples_only_for_the_bundled_corpus(tmp_path):
     from ui.app import BUNDLED_EXAMPLES, examples_for
 

@@ -146,7 +146,9 @@ def build_ui(
         return msg, rows, summary, cleared, cleared, cleared
 
     with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
-        session = gr.State(lambda: Session())  # a new Session per browser session
+        # A plain value, deep-copied for each browser session. Not a callable: Gradio turns a
+        # callable default into a load event that can replace the state an early click already used.
+        session = gr.State(Session())
         gr.Markdown(
             "# Ask the articles\nAnswers come only from the indexed news articles, and every sentence cites its source.",
             elem_classes="rag-header",
@@ -191,8 +193,10 @@ def build_ui(
                     with gr.Column(scale=2, min_width=300):
                         sources = gr.HTML(SOURCES_EMPTY, elem_id="rag-sources", js_on_load=None, padding=True)
             with gr.Tab("Articles", id="articles") as articles_tab:
-                summary = gr.Markdown("")
+                first_rows, first_summary = refresh_articles()  # refreshed whenever the tab is opened
+                summary = gr.Markdown(first_summary)
                 table = gr.Dataframe(
+                    value=first_rows,
                     headers=["File", "Title", "Date", "Words"],
                     datatype=["str", "str", "str", "number"],
                     interactive=False,
@@ -233,7 +237,7 @@ def build_ui(
         chatbot.clear(new_chat, [session], [chatbot, sources, feedback_row, feedback_status], queue=False)
         for rating, btn in fb_buttons.items():
             btn.click(partial(give_feedback, rating), [session], [feedback_status], queue=False)
-        demo.load(refresh_articles, None, [table, summary])
+        # No load event either (see the State above): the table is refreshed when its tab opens.
         articles_tab.select(refresh_articles, None, [table, summary])
         upload_btn.click(add_file, [upload], [add_status, table, summary, upload], concurrency_id="index", concurrency_limit=1)
         paste_btn.click(
