@@ -63,8 +63,8 @@ def conflict_from(slot: Slot, mentions: list[Mention], numbering: Numbering) -> 
         shown = max((m.shown for m in ms), key=len)
         note = _version_note(ms, numbering.articles)
         sources = tuple(sorted({m.sentence.article_id for m in ms}))
-        versions.append(Version(value=value, citations=ns, sources=sources, note=note))
         shown = f"“{shown}”" if slot.kind == "polarity" else shown
+        versions.append(Version(value=value, citations=ns, sources=sources, note=note, shown=shown))
         parts.append(f"{shown}{' (' + note + ')' if note else ''} {markers(ns)}")
     text = f"Reports differ on {slot.topic}: " + "; ".join(parts) + "."
     return Conflict(topic=slot.topic, versions=tuple(versions)), text

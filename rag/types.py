@@ -85,10 +85,11 @@ class Claim:
 class Version:
     """One value that some sources give for a disputed point."""
 
-    value: str
+    value: str  # normalised, for comparison ("8–10")
     citations: tuple[int, ...]
     sources: tuple[str, ...]
     note: str = ""  # e.g. "early report", "dated 2023-02-17"
+    shown: str = ""  # as the articles write it ("eight to 10", "at least six")
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class Conflict:
         return {
             "topic": self.topic,
             "versions": [
-                {"value": v.value, "citations": list(v.citations), "sources": list(v.sources), "note": v.note}
+                {"value": v.value, "shown": v.shown or v.value, "citations": list(v.citations), "sources": list(v.sources), "note": v.note}
                 for v in self.versions
             ],
         }

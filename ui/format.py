@@ -87,7 +87,7 @@ def conflicts_html(answer: Answer, turn_id: int, linked: bool = True) -> str:
             refs = link_markers(refs, turn_id, numbers) if linked else esc(refs)
             note = f' <span class="rag-note">({esc(v.note)})</span>' if v.note else ""
             sources = ", ".join(v.sources)
-            items.append(f'<li><strong>{esc(v.value)}</strong>{note} {refs} <span class="rag-files">{esc(sources)}</span></li>')
+            items.append(f'<li><strong>{esc(v.shown or v.value)}</strong>{note} {refs} <span class="rag-files">{esc(sources)}</span></li>')
         out.append(
             f'<div class="rag-conflict" role="note"><div class="rag-conflict-title">Reports differ on {esc(conflict.topic)}</div>'
             f"<ul>{''.join(items)}</ul></div>"
