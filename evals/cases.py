@@ -35,6 +35,13 @@ class Case:
     extra: dict = field(default_factory=dict, compare=False)
 
 
+def cases_digest(ids: list[str], path: Path) -> str:
+    """Identifies what was run: the case ids in order and the case file's content."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps([*ids, Path(path).read_text(encoding="utf-8")]).encode()).hexdigest()
+
+
 def _spans(text: str, needle: str) -> list[tuple[int, int]]:
     out, i = [], text.find(needle)
     while i >= 0:

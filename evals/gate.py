@@ -54,13 +54,21 @@ def baseline_from(report: dict[str, Any]) -> dict[str, Any]:
         metrics[k] = {"value": m["value"], "half_width": round((m["hi"] - m["lo"]) / 2, 4), "n": m["n"]}
     return {
         "corpus_name": report["corpus_name"],
-        "cases_file": report["cases_file"],
+        "cases_file": _relative(report["cases_file"]),
         "cases_sha256": report["cases_sha256"],
         "n_cases": report["n_cases"],
         "model": report["model"],
         "created_at": report["created_at"],
         "metrics": metrics,
     }
+
+
+def _relative(path: str) -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return path
 
 
 def check(report: dict[str, Any], baseline: dict[str, Any]) -> list[Check]:

@@ -108,7 +108,7 @@ def contains_forbidden(text: str, phrases: Sequence[str]) -> bool:
 _ABSTAIN = re.compile(
     r"\b(i don'?t know|i do not know|(?:do|does) not (?:say|mention|specify|provide|contain|state)|no information|"
     r"not (?:mentioned|specified|stated|provided|available)|cannot (?:be )?(?:answer|determine|find)|can'?t (?:answer|determine|say)|"
-    r"unable to|none of the (?:provided )?sources|(?:is|are) not (?:helpful|relevant))\b",
+    r"unable to|none of the (?:provided )?sources|(?:is|are) not (?:helpful|relevant)|(?:can'?t|cannot) (?:assist|help) with)\b",
     re.IGNORECASE,
 )
 
@@ -178,20 +178,27 @@ def span_gains(ranked: Sequence[tuple[str, int | None, int | None]], gold: Seque
 # ---------------------------------------------------------------- abstention
 
 
-def abstention_prf(pairs: Sequence[tuple[bool, bool]]) -> tuple[float, float, float]:
-    """(precision, recall, F1) of abstaining, from (abstained, should_abstain) pairs.
-
-    Precision: of the abstentions, how many were right. Recall: of the questions that
-    should be declined, how many were. Undefined when there is nothing to divide by.
-    """
+def abstention_precision(pairs: Sequence[tuple[bool, bool]]) -> float:
+    """Of the abstentions, the share that were right, from (abstained, should_abstain) pairs."""
     tp = sum(1 for a, s in pairs if a and s)
     fp = sum(1 for a, s in pairs if a and not s)
-    fn = sum(1 for a, s in pairs if not a and s)
     if tp + fp == 0:
         raise UndefinedMetric("abstention precision: the system never abstained")
+    return tp / (tp + fp)
+
+
+def abstention_recall(pairs: Sequence[tuple[bool, bool]]) -> float:
+    """Of the questions that should be declined, the share that were."""
+    tp = sum(1 for a, s in pairs if a and s)
+    fn = sum(1 for a, s in pairs if not a and s)
     if tp + fn == 0:
         raise UndefinedMetric("abstention recall: no case should be declined")
-    p, r = tp / (tp + fp), tp / (tp + fn)
+    return tp / (tp + fn)
+
+
+def abstention_prf(pairs: Sequence[tuple[bool, bool]]) -> tuple[float, float, float]:
+    """(precision, recall, F1) of abstaining; F1 is undefined when either part is."""
+    p, r = abstention_precision(pairs), abstention_recall(pairs)
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 

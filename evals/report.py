@@ -216,14 +216,19 @@ def plot(report: dict[str, Any], path: Path) -> None:
                 errs[1].append(max(m["hi"] - m["value"], 0))
             ax.bar(xs, vals, width, yerr=errs, capsize=2, label=SYSTEM_LABELS.get(name, name))
     ax1.set_xticks([j + width * (len(systems) - 1) / 2 for j in range(len(quality))])
-    ax1.set_xticklabels([SPEC_BY_KEY[k].label for k in quality], rotation=35, ha="right", fontsize=8)
+    ax1.set_xticklabels(
+        [SPEC_BY_KEY[k].label + ("" if SPEC_BY_KEY[k].higher_is_better else " (lower is better)") for k in quality],
+        rotation=35,
+        ha="right",
+        fontsize=8,
+    )
     ax1.set_ylim(0, 1.05)
-    ax1.set_title(f"Quality on {report['corpus_name']} ({report['n_cases']} cases), 95% CI")
-    ax1.legend(fontsize=8)
+    fig.suptitle(f"{report['corpus_name']}: {report['n_cases']} cases, bars with 95% bootstrap CI")
+    ax1.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     ax2.set_xticks([j + width * (len(systems) - 1) / 2 for j in range(len(speed))])
     ax2.set_xticklabels(["TTFT p50", "total p50"], fontsize=8)
     ax2.set_ylabel("seconds")
-    ax2.set_title("Latency")
+    ax2.set_title("Latency", pad=18)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -12,7 +12,6 @@ so the user's own index is never touched. The llama-index peer runs in its own p
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import resource
@@ -21,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evals.cases import Case, load_cases, read_corpus_texts
+from evals.cases import Case, cases_digest, load_cases, read_corpus_texts
 from evals.peer import PeerSettings, conversation_query
 from evals.report import by_type, machine, write
 from evals.scoring import SPEED_KEYS, aggregate, score_item
@@ -198,9 +197,7 @@ def run_eval(
         "corpus_name": name,
         "cases_file": str(cases_path),
         "n_cases": len(cases),
-        "cases_sha256": hashlib.sha256(
-            json.dumps([c.id for c in cases] + [Path(cases_path).read_text(encoding="utf-8")]).encode()
-        ).hexdigest(),
+        "cases_sha256": cases_digest([c.id for c in cases], cases_path),
         "limit": limit,
         "created_at": started,
         "machine": mach,

@@ -54,7 +54,8 @@ def score_item(case: Case, out: Output, texts: dict[str, str], supports: Support
         s["forbidden_output"] = float(M.contains_forbidden(out.answer + " " + str(out.extra.get("draft", "")), case.must_not_contain))
     # Citations: the [n] markers in the answer text and the passages they point to.
     if not out.abstained:
-        claims = M.answer_claims(out.answer)
+        # "The articles do not say X." names a gap; it asserts nothing a source could support.
+        claims = [(c, ns) for c, ns in M.answer_claims(out.answer) if ns or not M.looks_abstained(c)]
         by_n = {c.n: c for c in out.citations}
         used = sorted({n for _, ns in claims for n in ns})
         if used:
@@ -75,7 +76,7 @@ def score_item(case: Case, out: Output, texts: dict[str, str], supports: Support
     if not out.error:
         s["total_s"] = out.total_s
     if out.gen_tokens and out.decode_s and out.gen_tokens > 1:
-        s["decode"] = [out.gen_tokens - 1, out.decode_s]
+        s["decode_rate"] = (out.gen_tokens - 1) / out.decode_s
     return s
 
 
@@ -116,14 +117,16 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec("ttft_p95", "Time to first token p95", "p95", "ttft_s", False, "s"),
     MetricSpec("total_p50", "Total time p50", "p50", "total_s", False, "s"),
     MetricSpec("total_p95", "Total time p95", "p95", "total_s", False, "s"),
-    MetricSpec("tokens_per_s", "Generation speed", "ratio", "decode", True, "tok/s"),
+    MetricSpec("tokens_per_s", "Generation speed p50", "p50", "decode_rate", True, "tok/s"),
 )
 SPEED_KEYS = frozenset({"ttft_p50", "ttft_p95", "total_p50", "total_p95", "tokens_per_s"})
 
 
 def _abst(index: int):
+    fn = (M.abstention_precision, M.abstention_recall, lambda p: M.abstention_prf(p)[2])[index]
+
     def stat(pairs):
-        return M.abstention_prf([(bool(a), bool(b)) for a, b in pairs])[index]
+        return fn([(bool(a), bool(b)) for a, b in pairs])
 
     return stat
 

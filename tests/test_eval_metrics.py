@@ -61,6 +61,7 @@ def test_abstention_precision_recall_f1_by_hand():
     assert (p, r, f1) == pytest.approx((1.0, 0.5, 2 / 3))
     with pytest.raises(M.UndefinedMetric, match="never abstained"):
         M.abstention_prf([(False, True), (False, False)])
+    assert M.abstention_recall([(False, True), (False, False)]) == 0.0  # recall is defined without abstentions
     with pytest.raises(M.UndefinedMetric, match="no case should be declined"):
         M.abstention_prf([(True, False)])
 
@@ -137,4 +138,5 @@ def test_looks_abstained():
     assert M.looks_abstained("I don't know.")
     assert M.looks_abstained("None of the sources are helpful.")
     assert M.looks_abstained("")
+    assert M.looks_abstained("I'm sorry, but I can't assist with that.")
     assert not M.looks_abstained("Three attackers came in a white car [1].")

@@ -69,8 +69,20 @@ def test_score_item_by_hand():
     assert s["span_validity"] == [1, 2]  # citation 2 has offsets past the quote
     assert s["citation_recall"] == [2, 2] and s["citation_precision"] == [2, 2]
     assert s["claims_verified"] == [2, 2]
-    assert s["decode"] == [10, 1.0]
+    assert s["decode_rate"] == 10.0
     assert "false_conflict" not in s
+
+
+def test_a_sentence_naming_a_gap_is_not_a_claim_to_cite():
+    out = Output(
+        "c1",
+        "Three workers died [1]. The articles do not say who owned the mill.",
+        False,
+        [Cited(1, "a.txt", 17, 48, "Three workers died in the fire.")],
+        [],
+    )
+    s = score_item(_case(), out, TEXTS, words_supported)
+    assert s["citation_recall"] == [1, 1]
 
 
 def test_abstention_on_unanswerable_case_has_no_retrieval_or_citation_scores():
