@@ -357,6 +357,9 @@ def markdown(r: dict[str, Any]) -> str:
             "Floor = prompt tokens / prefill rate (+ answer tokens / generation rate for the total); the cached-prefix floor counts "
             "only the prompt after the fixed instructions and examples."
         )
+    stamps = r.get("measured_at", {})
+    if len(set(stamps.values())) > 1:
+        lines.append("\nParts measured at: " + ", ".join(f"{k} {v}" for k, v in stamps.items()) + ".")
     for key in ("ingestion", "index", "help", "ask_cold", "chat_cold"):
         if key in r:
             lines.append(f"\n**{key}**: " + ", ".join(f"{k} {v}" for k, v in r[key].items()))
@@ -365,7 +368,7 @@ def markdown(r: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals.bench", description=__doc__.split("\n")[0])
-    p.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts")
+    p.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts (the others are kept from the previous bench.json)")
     p.add_argument("--quick", action="store_true", help="small sizes and few questions (smoke run)")
     p.add_argument("--sizes", nargs="+", type=int, help="vector counts (default 1000 10000 100000 1000000)")
     p.add_argument("--questions", type=int, help="answer questions (default 12; quick 3)")
@@ -380,7 +383,13 @@ def main(argv: list[str] | None = None) -> int:
     from rag.config import load_config
 
     cfg = load_config()
-    r: dict[str, Any] = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), "quick": a.quick}
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    previous = a.out / "bench.json"
+    r: dict[str, Any] = {}
+    if a.only and previous.exists():  # re-running some parts keeps the rest, each with its own time stamp
+        r = {k: v for k, v in json.loads(previous.read_text()).items() if k in PARTS or k == "measured_at"}
+    r.update({"created_at": now, "machine": machine(), "quick": a.quick})
+    r.setdefault("measured_at", {})
     steps = {
         "help": lambda: bench_help(),
         "ask_cold": lambda: bench_ask_cold(),
@@ -399,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         try:
             r[part] = steps[part]()
+            r["measured_at"][part] = now
         except Exception as e:  # one failing part must not lose the others' numbers
             log.exception("bench part %s failed", part)
             r[part] = {"error": f"{type(e).__name__}: {e}"[:300]}

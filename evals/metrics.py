@@ -300,6 +300,23 @@ def alce_citation_counts(
 # ---------------------------------------------------------------- aggregation
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    /proc/self/status VmHWM when present: `ru_maxrss` survives exec, so a spawned worker
+    would report the size of the parent it was forked from.
+    """
+    import resource
+
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (q in 0..100), as numpy's default.
 

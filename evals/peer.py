@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import resource
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from evals.metrics import peak_rss_mb
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class Peer:
             "load_s": self.load_s,
             "index_s": self.index_s,
             "global_settings_untouched": untouched,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_rss_mb": peak_rss_mb(),
             "settings": {"similarity_top_k": 2, "citation_chunk_size": 512, "node_chunk_size": 1024},
         }
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import resource
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from evals.cases import Case, cases_digest, load_cases, read_corpus_texts
+from evals.metrics import peak_rss_mb
 from evals.peer import PeerSettings, conversation_query
 from evals.report import by_type, machine, write
 from evals.scoring import SPEED_KEYS, aggregate, score_item
@@ -41,10 +41,6 @@ def default_cases(corpus: Path, cfg: Config) -> Path:
             return candidate
         raise RagError(f"no cases file for {corpus}: pass --cases FILE (expected {candidate})")
     return EVALS / "cases.jsonl"
-
-
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _items(cases: list[Case], outputs: list[Output], texts: dict[str, str], supports) -> list[dict[str, Any]]:
