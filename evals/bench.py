@@ -79,9 +79,26 @@ sys.exit(main(["ask", sys.argv[1]]))
 def bench_ask_cold(question: str = QUESTION) -> dict[str, Any]:
     """A fresh `rag ask` process: start to its first generated token, and to exit.
 
+    Measured twice: right after the prompt cache is emptied (the first question after an
+    install pays the fixed prompt prefix's prefill and saves it) and then as every later
+    `rag ask` runs, with that prefix loaded from `<data_dir>/cache`.
     `rag ask` prints only the finished answer, so the process runs `rag.cli.main(["ask", q])`
     with `rag.answer.answer` wrapped to stamp the first streamed token (wall clock).
     """
+    from rag.config import load_config
+
+    for old in (load_config().data_dir / "cache").glob("prefix-*.kv"):
+        old.unlink()
+    first = _ask_once(question)
+    if "error" in first:
+        return first
+    out = _ask_once(question)
+    if "error" not in out:
+        out.update({"first_token_no_prompt_cache_s": first["first_token_s"], "total_no_prompt_cache_s": first["total_s"]})
+    return out
+
+
+def _ask_once(question: str) -> dict[str, Any]:
     t_wall, t = time.time(), time.perf_counter()
     p = subprocess.run([sys.executable, "-c", _FIRST_TOKEN_PROBE, question], env=ENV, capture_output=True, text=True, cwd=ROOT)
     total = time.perf_counter() - t
@@ -294,7 +311,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
                 r["ask_cold"].get("first_token_s"),
                 6.0,
                 "s",
-                why="interpreter start + imports + model and index load + a prefill with an empty cache",
+                why="interpreter start + imports + model and index load + the question's prefill (the fixed prefix comes from the prompt cache)",
             )
         )
     return out

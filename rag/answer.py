@@ -59,7 +59,8 @@ def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token:
     slot, mentions, disagree = find_conflicts(standalone, [h.sentence for h in r.pool], engine.embedder)
     evidence = evidence_sentences(store, pick_evidence([h.sentence for h in r.hits], [m.sentence for m in mentions], cfg.top_k))
     draft = ""
-    for piece in engine.generator.stream(answer_messages(standalone, [s.text for s in evidence]), cfg.max_answer_tokens):
+    shown = evidence[: cfg.prompt_sentences]  # the model reads the best few; claims are checked against all
+    for piece in engine.generator.stream(answer_messages(standalone, [s.text for s in shown]), cfg.max_answer_tokens):
         timings.setdefault("first_token", ms())
         draft += piece
         if on_token:

@@ -34,6 +34,7 @@ class Config:
     chunk_size: int = 3
     chunk_overlap: int = 1
     top_k: int = 8
+    prompt_sentences: int = 6  # of the top_k evidence sentences, how many the model reads (fewer: faster first token)
     per_article: int = 3
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_similarity: float = 0.3  # below this best cosine, the corpus has nothing on the question
@@ -120,6 +121,9 @@ def load_config(config_file: Path | None = None, overrides: dict[str, Any] | Non
         raise RagError(f"backend must be bundled, gguf or openai (got {cfg.backend!r})")
     if cfg.retrieval not in ("hybrid", "dense", "bm25"):
         raise RagError(f"retrieval must be hybrid, dense or bm25 (got {cfg.retrieval!r})")
+    for k in ("top_k", "prompt_sentences", "per_article", "max_answer_tokens"):
+        if getattr(cfg, k) < 1:
+            raise RagError(f"config {k} must be at least 1 (got {getattr(cfg, k)})")
     if cfg.backend == "gguf" and not cfg.model:
         raise RagError("the gguf backend needs a model file: --model PATH or RAG_MODEL")
     cfg.sources = sources

@@ -58,7 +58,9 @@ def one_line(text: object, limit: int = 240, secret: str | None = None) -> str:
 class LlamaCppGenerator:
     """A GGUF model in-process. The chat template comes from the file's metadata unless given."""
 
-    def __init__(self, path: Path, n_ctx: int = 4096, threads: int | None = None, chat_format: str | None = None, name: str | None = None):
+    def __init__(self, path: Path, n_ctx: int = 4096, threads: int | None = None, chat_format: str | None = None, name: str | None = None,
+                 cache_dir: Path | None = None):
+        """`cache_dir` keeps the KV state of the fixed prompt prefix between processes (see `rag.kvcache`)."""
         from rag.models import check_gguf
 
         path = check_gguf(path)
@@ -72,6 +74,7 @@ class LlamaCppGenerator:
                 n_ctx=n_ctx,
                 n_threads=threads or os.cpu_count() or 2,
                 n_batch=512,
+                flash_attn=True,  # ~7% faster prompt reading on 2 CPU cores (measured: 157 -> 168 tok/s)
                 chat_format=chat_format,
                 verbose=False,
                 seed=0,
@@ -83,9 +86,32 @@ class LlamaCppGenerator:
         self.name = name or path.name
         self.n_ctx = n_ctx
         self.lock = threading.Lock()  # one request at a time uses the model
+        self.prefix_cache = None
+        if cache_dir is not None:
+            from rag.kvcache import PrefixCache
+
+            self.prefix_cache = PrefixCache(cache_dir, path, f"n_ctx={n_ctx}:n_batch=512:flash_attn:format={self.llm.chat_format}")
+        self.prefix_state = ""  # how the prompt prefix got into the KV cache: loaded, saved or computed
+
+    def _warm_prefix(self, messages: list[Message]) -> None:
+        """Once per process: the fixed prompt prefix's KV state from disk, or computed and saved there."""
+        from rag.kvcache import MIN_PREFIX_TOKENS, fixed_prefix
+
+        try:
+            tokens = fixed_prefix(self.llm, messages)
+            if len(tokens) >= MIN_PREFIX_TOKENS and self.prefix_cache is not None:
+                self.prefix_state = self.prefix_cache.warm(self.llm, tokens)
+                log.debug("prompt prefix of %d tokens %s", len(tokens), self.prefix_state)
+        except Exception as e:  # noqa: BLE001 - the cache only saves time; answering goes on without it
+            log.info("prompt cache unavailable: %s", one_line(e))
+            self.llm.reset()
+        finally:
+            self.prefix_state = self.prefix_state or "off"
 
     def stream(self, messages: list[Message], max_tokens: int = 160) -> Iterator[str]:
         with self.lock:
+            if self.prefix_cache is not None and not self.prefix_state:
+                self._warm_prefix(messages)
             try:
                 out: Any = self.llm.create_chat_completion(
                     messages=messages,  # type: ignore[arg-type]

@@ -25,9 +25,10 @@ def build_generator(cfg: Config):
         return OpenAIGenerator(cfg.llm_url, cfg.llm_model, cfg.llm_api_key or None, cfg.connect_timeout, cfg.read_timeout)
     threads = cfg.threads or None
     if cfg.backend == "gguf":
-        return LlamaCppGenerator(Path(cfg.model), n_ctx=cfg.n_ctx, threads=threads)
+        return LlamaCppGenerator(Path(cfg.model), n_ctx=cfg.n_ctx, threads=threads, cache_dir=cfg.data_dir / "cache")
     path = bundled_gguf(cfg.models_dir)
-    return LlamaCppGenerator(path, n_ctx=cfg.n_ctx, threads=threads, chat_format="chatml", name="qwen2.5-coder-0.5b-instruct-q4_k_m")
+    return LlamaCppGenerator(path, n_ctx=cfg.n_ctx, threads=threads, chat_format="chatml", name="qwen2.5-coder-0.5b-instruct-q4_k_m",
+                             cache_dir=cfg.data_dir / "cache")
 
 
 def load_store(cfg: Config, embedder):

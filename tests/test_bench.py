@@ -91,3 +91,4 @@ def test_help_and_cold_ask_run_as_fresh_processes():
     cold = bench.bench_ask_cold()
     assert "error" not in cold, cold
     assert cold["first_token_s"] is not None and cold["first_token_s"] <= cold["total_s"]
+    assert cold["first_token_no_prompt_cache_s"] is not None  # the run that wrote the prompt cache

@@ -184,3 +184,24 @@ def test_same_statement_everywhere_is_no_conflict(engine_for):
     e = engine_for({"a1": A1, "c1": CLAIM_A}, ["The Blue Hand group claimed responsibility for the fire."])
     a = answer("Which group claimed responsibility for the fire at the Linden mill?", e)
     assert not a.conflicts and not a.abstained
+
+
+def test_the_model_reads_only_prompt_sentences_excerpts(tmp_path, real_embedder):
+    corpus = write(tmp_path / "corpus", a1=A1, a2=A2)
+    excerpt_lines = []
+    for n in (2, 5):
+        gen = ScriptedGenerator(["Three workers were injured."])
+        e = make_engine(corpus, tmp_path / f"data{n}", real_embedder, gen, prompt_sentences=n)
+        a = answer("How many workers were injured in the fire?", e)
+        last = gen.prompts[0][-1]["content"]
+        excerpt_lines.append([line for line in last.splitlines() if line.startswith("[")])
+        assert not a.abstained and a.claims_verified == 1
+    assert len(excerpt_lines[0]) == 2 and len(excerpt_lines[1]) > 2
+
+
+def test_prompt_sentences_below_one_is_a_config_error(tmp_path):
+    from rag.config import load_config
+    from rag.errors import RagError
+
+    with pytest.raises(RagError, match="prompt_sentences must be at least 1"):
+        load_config(overrides={"prompt_sentences": 0}, env={})
