@@ -17,7 +17,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install index run test test-fast lint eval bench clean browser-deps
+.PHONY: install index run test test-fast lint eval gate bench clean browser-deps
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,10 @@ lint: install
 
 eval: install index
 	$(RAG) eval
+
+# The CI gate: the full eval of our pipeline (no baselines, ~3-12 min) against evals/baseline.json.
+gate: install
+	$(RAG) eval --no-baselines --gate evals/baseline.json
 
 bench: install index
 	$(PY) -m evals.bench

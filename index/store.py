@@ -60,8 +60,17 @@ class BuildReport:
 class Store:
     """A loaded index. Sentences and chunks are addressed by their row number."""
 
-    def __init__(self, manifest: dict[str, Any], articles: list[Article], sentences: list[Sentence], chunks: list[Chunk],
-                 sentence_vectors: np.ndarray, chunk_vectors: np.ndarray, sentence_index=None, chunk_index=None):
+    def __init__(
+        self,
+        manifest: dict[str, Any],
+        articles: list[Article],
+        sentences: list[Sentence],
+        chunks: list[Chunk],
+        sentence_vectors: np.ndarray,
+        chunk_vectors: np.ndarray,
+        sentence_index=None,
+        chunk_index=None,
+    ):
         self.manifest = manifest
         self.articles = {a.id: a for a in articles}
         self.sentences = sentences
@@ -122,8 +131,10 @@ def check_manifest(manifest: dict[str, Any], embedder_fingerprint: str | None, c
             f"not the configured one ({embedder_fingerprint}): run `rag index` to rebuild"
         )
     if manifest["splitter"] != _splitter(chunk_size, chunk_overlap):
-        raise RagError(f"index was built with splitter {manifest['splitter']}, config asks for chunk_size={chunk_size}, "
-                       f"chunk_overlap={chunk_overlap}: run `rag index` to rebuild")
+        raise RagError(
+            f"index was built with splitter {manifest['splitter']}, config asks for chunk_size={chunk_size}, "
+            f"chunk_overlap={chunk_overlap}: run `rag index` to rebuild"
+        )
 
 
 def load(index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: int = 3, chunk_overlap: int = 1) -> Store:
@@ -137,13 +148,17 @@ def load(index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: i
         articles = [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((index_dir / "articles.json").read_text())]
         by_id = {a.id: a for a in articles}
         spans = json.loads((index_dir / "spans.json").read_text())
-        sentences = [Sentence(id=f"{aid}#{n}", article_id=aid, n=n, start=s, end=e, text=by_id[aid].text[s:e]) for aid, n, s, e in spans["sentences"]]
+        sentences = [
+            Sentence(id=f"{aid}#{n}", article_id=aid, n=n, start=s, end=e, text=by_id[aid].text[s:e]) for aid, n, s, e in spans["sentences"]
+        ]
         row = {s.id: s for s in sentences}
         chunks = []
         for aid, first, last in spans["chunks"]:
             window = [row[f"{aid}#{n}"] for n in range(first, last + 1)]
             a, s0, s1 = by_id[aid], window[0].start, window[-1].end
-            chunks.append(Chunk(id=f"{aid}@{first}", article_id=aid, sentence_ids=tuple(s.id for s in window), start=s0, end=s1, text=a.text[s0:s1]))
+            chunks.append(
+                Chunk(id=f"{aid}@{first}", article_id=aid, sentence_ids=tuple(s.id for s in window), start=s0, end=s1, text=a.text[s0:s1])
+            )
         sv = np.load(index_dir / "sentences.npy")
         cv = np.load(index_dir / "chunks.npy")
         si = vectors.load(index_dir / "sentences.faiss")
@@ -166,8 +181,9 @@ def _previous(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overla
         return None
 
 
-def build(corpus: Path, index_dir: Path, embedder: Embedder, chunk_size: int = 3, chunk_overlap: int = 1,
-          index_kind: str = "auto") -> BuildReport:
+def build(
+    corpus: Path, index_dir: Path, embedder: Embedder, chunk_size: int = 3, chunk_overlap: int = 1, index_kind: str = "auto"
+) -> BuildReport:
     """(Re)build the index for `corpus`, re-embedding only files whose content changed."""
     t0 = time.perf_counter()
     corpus, index_dir = Path(corpus), Path(index_dir)
@@ -232,21 +248,43 @@ def build(corpus: Path, index_dir: Path, embedder: Embedder, chunk_size: int = 3
     return report
 
 
-def _write_atomically(index_dir: Path, manifest: dict[str, Any], articles: Iterable[Article], hashes: dict[str, dict[str, Any]],
-                      sentences: list[Sentence], chunks: list[Chunk], sv: np.ndarray, cv: np.ndarray, si, ci) -> None:
+def _write_atomically(
+    index_dir: Path,
+    manifest: dict[str, Any],
+    articles: Iterable[Article],
+    hashes: dict[str, dict[str, Any]],
+    sentences: list[Sentence],
+    chunks: list[Chunk],
+    sv: np.ndarray,
+    cv: np.ndarray,
+    si,
+    ci,
+) -> None:
     versions_dir = index_dir.parent / (index_dir.name + "-versions")
     versions_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = versions_dir / (stamp + ".tmp")
     tmp.mkdir()
     try:
-        (tmp / "articles.json").write_text(json.dumps(
-            [{"id": a.id, "title": a.title, "date": a.date, "path": a.path, "sha256": hashes[a.id]["sha256"], "text": a.text} for a in articles],
-            ensure_ascii=False))
-        (tmp / "spans.json").write_text(json.dumps({
-            "sentences": [[s.article_id, s.n, s.start, s.end] for s in sentences],
-            "chunks": [[c.article_id, int(c.sentence_ids[0].rsplit("#", 1)[1]), int(c.sentence_ids[-1].rsplit("#", 1)[1])] for c in chunks],
-        }))
+        (tmp / "articles.json").write_text(
+            json.dumps(
+                [
+                    {"id": a.id, "title": a.title, "date": a.date, "path": a.path, "sha256": hashes[a.id]["sha256"], "text": a.text}
+                    for a in articles
+                ],
+                ensure_ascii=False,
+            )
+        )
+        (tmp / "spans.json").write_text(
+            json.dumps(
+                {
+                    "sentences": [[s.article_id, s.n, s.start, s.end] for s in sentences],
+                    "chunks": [
+                        [c.article_id, int(c.sentence_ids[0].rsplit("#", 1)[1]), int(c.sentence_ids[-1].rsplit("#", 1)[1])] for c in chunks
+                    ],
+                }
+            )
+        )
         np.save(tmp / "sentences.npy", sv)
         np.save(tmp / "chunks.npy", cv)
         vectors.save(si, tmp / "sentences.faiss")

@@ -37,8 +37,13 @@ class Engine:
     config: Config
 
 
-def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token: Callable[[str], None] | None = None,
-           should_stop: Callable[[], bool] | None = None) -> Answer:
+def answer(
+    question: str,
+    engine: Engine,
+    history: Sequence[str] = (),
+    on_token: Callable[[str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Answer:
     """Answer one question. `history` holds earlier user questions (for follow-ups); `on_token`
     receives the draft as it streams; `should_stop()` returning True ends generation early."""
     cfg, store, t0 = engine.config, engine.store, time.perf_counter()
@@ -47,13 +52,24 @@ def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token:
     standalone = standalone_question(q, history)
     base = dict(question=q, standalone_question=standalone, model=engine.generator.name)
     if is_meta_request(q):
-        return Answer(answer=ABSTAIN_TEXT + " This assistant only answers questions about the articles.", abstained=True,
-                      citations=(), timings_ms={"retrieve": 0.0, "first_token": 0.0, "total": ms()}, **base)
+        return Answer(
+            answer=ABSTAIN_TEXT + " This assistant only answers questions about the articles.",
+            abstained=True,
+            citations=(),
+            timings_ms={"retrieve": 0.0, "first_token": 0.0, "total": ms()},
+            **base,
+        )
     r = retrieve(store, engine.embedder, standalone, cfg.top_k, cfg.per_article, mode=cfg.retrieval)
     timings = {"retrieve": ms()}
     if not r.hits or not is_relevant(r.max_similarity, r.lexical_overlap, cfg.min_similarity):
-        return Answer(answer=ABSTAIN_TEXT, abstained=True, citations=(), retrieved=r.hits,
-                      timings_ms={**timings, "first_token": 0.0, "total": ms()}, **base)
+        return Answer(
+            answer=ABSTAIN_TEXT,
+            abstained=True,
+            citations=(),
+            retrieved=r.hits,
+            timings_ms={**timings, "first_token": 0.0, "total": ms()},
+            **base,
+        )
     # Values of what the question asks (a count, a colour, a time) are looked for in the wider pool,
     # and the sentences that state them join the evidence, so every version reaches the model and the answer.
     slot, mentions, disagree = find_conflicts(standalone, [h.sentence for h in r.pool], engine.embedder)
@@ -81,8 +97,17 @@ def answer(question: str, engine: Engine, history: Sequence[str] = (), on_token:
     if missing and not abstained:
         text += " " + not_covered_sentence(missing)
     timings["total"] = ms()
-    return Answer(answer=ABSTAIN_TEXT if abstained else text, abstained=abstained, citations=citations, claims=claims,
-                  conflicts=conflicts, retrieved=r.hits, timings_ms=timings, draft=draft, **base)
+    return Answer(
+        answer=ABSTAIN_TEXT if abstained else text,
+        abstained=abstained,
+        citations=citations,
+        claims=claims,
+        conflicts=conflicts,
+        retrieved=r.hits,
+        timings_ms=timings,
+        draft=draft,
+        **base,
+    )
 
 
 def responsive(claim: str, question: str) -> bool:
@@ -118,7 +143,9 @@ def evidence_sentences(store: Store, sentences: list[Sentence], radius: int = 0)
         around = store.neighbours(s, radius) if radius else store.neighbours(s, 1)
         if radius == 0:
             first = s.text.split(" ", 1)[0].strip("“\"'").lower()
-            around = [x for x in around if x.n == s.n or (x.n == s.n - 1 and first in {"he", "she", "they", "it", "this", "these", "those"})]
+            around = [
+                x for x in around if x.n == s.n or (x.n == s.n - 1 and first in {"he", "she", "they", "it", "this", "these", "those"})
+            ]
         for x in around:
             out.setdefault(x.id, x)
     # An article sentence that gives orders to an assistant is an injection attempt: it is never

@@ -33,8 +33,19 @@ class Numbering:
         out = []
         for n, (s, score) in enumerate(self.order.values(), start=1):
             a = self.articles[s.article_id]
-            out.append(Citation(n=n, source=s.article_id, title=a.title, start=s.start, end=s.end, quote=s.text,
-                                score=round(float(score), 3), supported=True, date=a.date))
+            out.append(
+                Citation(
+                    n=n,
+                    source=s.article_id,
+                    title=a.title,
+                    start=s.start,
+                    end=s.end,
+                    quote=s.text,
+                    score=round(float(score), 3),
+                    supported=True,
+                    date=a.date,
+                )
+            )
         return tuple(out)
 
 
@@ -79,8 +90,9 @@ def _states_slot_value(claim: str, slot: Slot, mentions: list[Mention]) -> bool:
     return any(m.value.lower() in claim.lower() for m in mentions)
 
 
-def assemble(attributions: list[Attribution], slot: Slot | None, conflict_mentions: list[Mention],
-             articles: dict[str, Article]) -> tuple[str, tuple[Citation, ...], tuple[Claim, ...], tuple[Conflict, ...]]:
+def assemble(
+    attributions: list[Attribution], slot: Slot | None, conflict_mentions: list[Mention], articles: dict[str, Article]
+) -> tuple[str, tuple[Citation, ...], tuple[Claim, ...], tuple[Conflict, ...]]:
     """Answer text with [n] markers, its citations, its claims and its conflicts."""
     numbering = Numbering(articles)
     conflicts: tuple[Conflict, ...] = ()

@@ -17,7 +17,9 @@ from rag.errors import RagError
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rag", description="Offline question answering over news articles, with verified sentence-level citations.")
+    p = argparse.ArgumentParser(
+        prog="rag", description="Offline question answering over news articles, with verified sentence-level citations."
+    )
     p.add_argument("--config", type=Path, help="TOML config file (default: ./rag.toml or $RAG_CONFIG)")
     p.add_argument("--data-dir", type=Path, help="where the index and joined model live (default: ./data)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug (shows the exact prompt)")
@@ -65,7 +67,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    keys = ["data_dir", "backend", "model", "llm_url", "llm_model", "connect_timeout", "read_timeout", "embedder", "top_k", "retrieval", "chunk_size", "chunk_overlap", "host", "port"]
+    keys = [
+        "data_dir",
+        "backend",
+        "model",
+        "llm_url",
+        "llm_model",
+        "connect_timeout",
+        "read_timeout",
+        "embedder",
+        "top_k",
+        "retrieval",
+        "chunk_size",
+        "chunk_overlap",
+        "host",
+        "port",
+    ]
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
@@ -97,8 +114,10 @@ def _print_answer(a) -> None:
         for c in a.citations:
             print(f"  [{c.n}] {c.source} ({c.start}-{c.end}): “{c.quote}”")
     if a.claims_total:
-        print(f"\n{a.claims_verified}/{a.claims_total} claims verified"
-              + ("" if a.claims_verified == a.claims_total else " (unverified claims were left out of the answer)"))
+        print(
+            f"\n{a.claims_verified}/{a.claims_total} claims verified"
+            + ("" if a.claims_verified == a.claims_total else " (unverified claims were left out of the answer)")
+        )
 
 
 def cmd_index(args, cfg) -> int:
@@ -107,8 +126,10 @@ def cmd_index(args, cfg) -> int:
     r = build_index(cfg, args.corpus)
     for s in r.skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
-    print(f"indexed {r.articles} articles, {r.sentences} sentences, {r.chunks} chunks in {r.seconds:.1f} s "
-          f"(embedded {len(r.embedded_files)}, reused {len(r.reused_files)}, removed {len(r.removed_files)}) → {r.path}")
+    print(
+        f"indexed {r.articles} articles, {r.sentences} sentences, {r.chunks} chunks in {r.seconds:.1f} s "
+        f"(embedded {len(r.embedded_files)}, reused {len(r.reused_files)}, removed {len(r.removed_files)}) → {r.path}"
+    )
     return 0
 
 
@@ -121,7 +142,7 @@ def cmd_ask(args, cfg) -> int:
     elif args.question is not None:
         questions = [args.question]
     else:
-        raise RagError("give a question, e.g. rag ask \"Where is the Karachi Police Office?\", or --questions FILE")
+        raise RagError('give a question, e.g. rag ask "Where is the Karachi Police Office?", or --questions FILE')
     from rag.scope import clean_question
 
     for q in questions:  # bad input fails before any model loads

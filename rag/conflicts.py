@@ -34,13 +34,74 @@ _TIME_Q = re.compile(r"\b(?:what time|at what hour|which time)\b", re.IGNORECASE
 _PASSIVE = re.compile(rf"\b{_AUX}\s+(?:been\s+|also\s+|reportedly\s+)*[a-z]+(?:ed|en|wn)\b", re.IGNORECASE)
 _BOUNDARY = re.compile(r"[,;:.!?()—–]|\b(?:while|whereas|but|besides)\b", re.IGNORECASE)
 _QUALIFIER = re.compile(r"(at least|up to|over|more than|around|about|nearly|almost|some|approximately)\s+$", re.IGNORECASE)
-_HEDGE = re.compile(r"\b(could be|may have|might|allegedly|unconfirmed|early reports?|initial reports?|sources said|it is possible)\b", re.IGNORECASE)
+_HEDGE = re.compile(
+    r"\b(could be|may have|might|allegedly|unconfirmed|early reports?|initial reports?|sources said|it is possible)\b", re.IGNORECASE
+)
 _CLOCK = re.compile(r"\b(\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.))", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-STOP_NOUNS = {"the", "a", "an", "of", "in", "on", "at", "and", "to", "who", "which", "that", "were", "was", "have", "had", "has", "been",
-              "by", "from", "with", "for", "into", "while", "as", "or", "but", "including", "besides", "whom", "around", "near",
-              "after", "before", "during", "inside", "outside", "behind", "under", "over", "through", "across", "since", "until"}
-QUESTION_WORDS = {"how", "many", "much", "what", "which", "when", "where", "who", "why", "number", "total", "there", "colour", "color", "time"}
+STOP_NOUNS = {
+    "the",
+    "a",
+    "an",
+    "of",
+    "in",
+    "on",
+    "at",
+    "and",
+    "to",
+    "who",
+    "which",
+    "that",
+    "were",
+    "was",
+    "have",
+    "had",
+    "has",
+    "been",
+    "by",
+    "from",
+    "with",
+    "for",
+    "into",
+    "while",
+    "as",
+    "or",
+    "but",
+    "including",
+    "besides",
+    "whom",
+    "around",
+    "near",
+    "after",
+    "before",
+    "during",
+    "inside",
+    "outside",
+    "behind",
+    "under",
+    "over",
+    "through",
+    "across",
+    "since",
+    "until",
+}
+QUESTION_WORDS = {
+    "how",
+    "many",
+    "much",
+    "what",
+    "which",
+    "when",
+    "where",
+    "who",
+    "why",
+    "number",
+    "total",
+    "there",
+    "colour",
+    "color",
+    "time",
+}
 
 
 @dataclass(frozen=True)
@@ -85,7 +146,9 @@ def question_slot(question: str) -> Slot | None:
         context = context - frozenset(tokens(m.string[: m.start()]))  # words before "how many" are framing
         return Slot("count", noun.lower(), verb, topic, context)
     if _COLOUR_Q.search(q):
-        words = [w for w in _WORD.findall(q) if w.lower() not in STOP_NOUNS and not _COLOUR_Q.fullmatch(w) and w.lower() not in ("what", "which")]
+        words = [
+            w for w in _WORD.findall(q) if w.lower() not in STOP_NOUNS and not _COLOUR_Q.fullmatch(w) and w.lower() not in ("what", "which")
+        ]
         noun = words[-1].lower() if words else ""
         return Slot("colour", noun, "", f"the colour of the {noun}" if noun else "the colour")
     if _TIME_Q.search(q):
@@ -181,11 +244,15 @@ def _colour_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float) ->
 
 
 def _time_mentions(s: Sentence) -> list[Mention]:
-    return [Mention(m.group(1).lower().replace(" ", "").replace(".", ""), m.group(1), s, bool(_HEDGE.search(s.text)))
-            for m in _CLOCK.finditer(s.text)]
+    return [
+        Mention(m.group(1).lower().replace(" ", "").replace(".", ""), m.group(1), s, bool(_HEDGE.search(s.text)))
+        for m in _CLOCK.finditer(s.text)
+    ]
 
 
-def find_conflicts(question: str, evidence: list[Sentence], embedder, noun_min: float = 0.55, verb_min: float = 0.6) -> tuple[Slot | None, list[Mention], bool]:
+def find_conflicts(
+    question: str, evidence: list[Sentence], embedder, noun_min: float = 0.55, verb_min: float = 0.6
+) -> tuple[Slot | None, list[Mention], bool]:
     """(slot, mentions of its values in the evidence, whether different articles disagree).
     Questions that ask for no count, colour or time are checked for opposite statements instead."""
     slot = question_slot(question)

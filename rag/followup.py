@@ -15,7 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_LEANS = re.compile(r"^(and|but|also|so|what about|how about|and what about|then)\b|\b(it|its|they|them|their|he|him|his|she|her|that|those|this|these|there)\b", re.IGNORECASE)
+_LEANS = re.compile(
+    r"^(and|but|also|so|what about|how about|and what about|then)\b|\b(it|its|they|them|their|he|him|his|she|her|that|those|this|these|there)\b",
+    re.IGNORECASE,
+)
 
 
 def _subject(question: str) -> str:
@@ -23,7 +26,11 @@ def _subject(question: str) -> str:
     names = re.findall(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*", body)
     if names:
         return " ".join(dict.fromkeys(names))
-    words = [w for w in re.findall(r"[A-Za-z]+", question) if len(w) > 3 and w.lower() not in {"what", "when", "where", "which", "there", "were", "many", "much", "does", "about"}]
+    words = [
+        w
+        for w in re.findall(r"[A-Za-z]+", question)
+        if len(w) > 3 and w.lower() not in {"what", "when", "where", "which", "there", "were", "many", "much", "does", "about"}
+    ]
     return " ".join(words[-4:])
 
 

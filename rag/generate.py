@@ -58,8 +58,15 @@ def one_line(text: object, limit: int = 240, secret: str | None = None) -> str:
 class LlamaCppGenerator:
     """A GGUF model in-process. The chat template comes from the file's metadata unless given."""
 
-    def __init__(self, path: Path, n_ctx: int = 4096, threads: int | None = None, chat_format: str | None = None, name: str | None = None,
-                 cache_dir: Path | None = None):
+    def __init__(
+        self,
+        path: Path,
+        n_ctx: int = 4096,
+        threads: int | None = None,
+        chat_format: str | None = None,
+        name: str | None = None,
+        cache_dir: Path | None = None,
+    ):
         """`cache_dir` keeps the KV state of the fixed prompt prefix between processes (see `rag.kvcache`)."""
         from rag.models import check_gguf
 

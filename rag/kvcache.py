@@ -34,11 +34,16 @@ def chat_formatter(llm: Any):
 
     name = llm.chat_format or ""
     if name == "chat_template.default":
+
         def token_text(token: int) -> str:
             return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
 
-        return lcf.Jinja2ChatFormatter(template=llm.metadata["tokenizer.chat_template"], eos_token=token_text(llm.token_eos()),
-                                       bos_token=token_text(llm.token_bos()), stop_token_ids=[llm.token_eos()])
+        return lcf.Jinja2ChatFormatter(
+            template=llm.metadata["tokenizer.chat_template"],
+            eos_token=token_text(llm.token_eos()),
+            bos_token=token_text(llm.token_bos()),
+            stop_token_ids=[llm.token_eos()],
+        )
     return getattr(lcf, "format_" + re.sub(r"\W", "_", name), None)
 
 

@@ -21,7 +21,9 @@ PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 def _env(folder: str):
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
+    )
 
 
 def render(name: str, folder: Path = PROMPTS_DIR, **variables: object) -> str:
@@ -32,8 +34,11 @@ def answer_messages(question: str, excerpts: list[str], folder: Path = PROMPTS_D
     """System rules + few-shot turns + this question's excerpts, as chat messages."""
     system = (folder / "system.txt").read_text(encoding="utf-8").strip()
     examples = json.loads((folder / "examples.json").read_text(encoding="utf-8"))
-    messages = [{"role": "system", "content": system}, *examples,
-                {"role": "user", "content": render("question.j2", folder, question=question, excerpts=excerpts)}]
+    messages = [
+        {"role": "system", "content": system},
+        *examples,
+        {"role": "user", "content": render("question.j2", folder, question=question, excerpts=excerpts)},
+    ]
     if log.isEnabledFor(logging.DEBUG):
         log.debug("prompt sent to the model:\n%s", "\n".join(f"<{m['role']}>\n{m['content']}" for m in messages))
     return messages

@@ -24,10 +24,18 @@ from rag.types import Hit
 RRF_K = 60
 TYPE_BONUS = 0.5 / (RRF_K + 1)  # worth about half a first place in one list
 
-_TIME = re.compile(r"\b(\d{1,2}(:\d\d)?\s*(am|pm|a\.m\.|p\.m\.)|monday|tuesday|wednesday|thursday|friday|saturday|sunday|morning|afternoon|evening|night|dusk|dawn|noon|midnight|january|february|march|april|may|june|july|august|september|october|november|december|\d{4}-\d\d-\d\d)\b", re.IGNORECASE)
-_DURATION = re.compile(r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|hours?)[\s-]*(long\s+)?(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|\bhours-long\b", re.IGNORECASE)
+_TIME = re.compile(
+    r"\b(\d{1,2}(:\d\d)?\s*(am|pm|a\.m\.|p\.m\.)|monday|tuesday|wednesday|thursday|friday|saturday|sunday|morning|afternoon|evening|night|dusk|dawn|noon|midnight|january|february|march|april|may|june|july|august|september|october|november|december|\d{4}-\d\d-\d\d)\b",
+    re.IGNORECASE,
+)
+_DURATION = re.compile(
+    r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|hours?)[\s-]*(long\s+)?(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|\bhours-long\b",
+    re.IGNORECASE,
+)
 _PLACE = re.compile(r"\b(?:on|at|near|off|behind|outside|inside|in|along)\s+(?:the\s+)?[A-Z][\w’'-]+")  # a named place
-_PERSON = re.compile(r"\b(Mr|Mrs|Ms|Dr|DIG|IG|IGP|AIG|Brig|Gen|Col|Inspector|Minister|Governor|Chief|spokesperson|officer|commander)\b|[a-z,]\s[A-Z][a-z]+\s[A-Z][a-z]+")
+_PERSON = re.compile(
+    r"\b(Mr|Mrs|Ms|Dr|DIG|IG|IGP|AIG|Brig|Gen|Col|Inspector|Minister|Governor|Chief|spokesperson|officer|commander)\b|[a-z,]\s[A-Z][a-z]+\s[A-Z][a-z]+"
+)
 
 
 def answer_type(question: str) -> str | None:
@@ -79,8 +87,9 @@ def rrf(rankings: list[list[int]], k: int = RRF_K) -> dict[int, float]:
     return dict(scores)
 
 
-def retrieve(store: Store, embedder: Embedder, query: str, top_k: int = 8, per_article: int = 3, pool: int = 60,
-             mode: str = "hybrid") -> Retrieval:
+def retrieve(
+    store: Store, embedder: Embedder, query: str, top_k: int = 8, per_article: int = 3, pool: int = 60, mode: str = "hybrid"
+) -> Retrieval:
     """Top sentences for `query`. `mode` is `hybrid` (default), `dense` or `bm25`."""
     from index.lexical import tokens
 

@@ -142,8 +142,7 @@ class Answer:
             "abstained": self.abstained,
             "citations": [c.to_dict() for c in self.citations],
             "claims": [
-                {"text": c.text, "citations": list(c.citations), "supported": c.supported, "score": round(c.score, 3)}
-                for c in self.claims
+                {"text": c.text, "citations": list(c.citations), "supported": c.supported, "score": round(c.score, 3)} for c in self.claims
             ],
             "claims_verified": self.claims_verified,
             "claims_total": self.claims_total,

@@ -35,7 +35,25 @@ COMMON_CAPS = frozenset(
     "Earlier Later Then Today Yesterday Overall Initially Finally According".split()
 )
 
-COLOURS = ("white", "black", "silver", "grey", "gray", "red", "blue", "green", "yellow", "brown", "golden", "gold", "orange", "purple", "pink", "maroon", "beige")
+COLOURS = (
+    "white",
+    "black",
+    "silver",
+    "grey",
+    "gray",
+    "red",
+    "blue",
+    "green",
+    "yellow",
+    "brown",
+    "golden",
+    "gold",
+    "orange",
+    "purple",
+    "pink",
+    "maroon",
+    "beige",
+)
 
 
 @dataclass(frozen=True)

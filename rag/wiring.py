@@ -27,8 +27,14 @@ def build_generator(cfg: Config):
     if cfg.backend == "gguf":
         return LlamaCppGenerator(Path(cfg.model), n_ctx=cfg.n_ctx, threads=threads, cache_dir=cfg.data_dir / "cache")
     path = bundled_gguf(cfg.models_dir)
-    return LlamaCppGenerator(path, n_ctx=cfg.n_ctx, threads=threads, chat_format="chatml", name="qwen2.5-coder-0.5b-instruct-q4_k_m",
-                             cache_dir=cfg.data_dir / "cache")
+    return LlamaCppGenerator(
+        path,
+        n_ctx=cfg.n_ctx,
+        threads=threads,
+        chat_format="chatml",
+        name="qwen2.5-coder-0.5b-instruct-q4_k_m",
+        cache_dir=cfg.data_dir / "cache",
+    )
 
 
 def load_store(cfg: Config, embedder):

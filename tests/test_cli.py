@@ -13,7 +13,9 @@ RAG = [sys.executable, "-m", "rag"]
 
 def run(*args, data_dir, timeout=300, **kw):
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "HOME": str(data_dir)}
-    return subprocess.run([*RAG, "--data-dir", str(data_dir), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, **kw)
+    return subprocess.run(
+        [*RAG, "--data-dir", str(data_dir), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env, **kw
+    )
 
 
 def one_clear_line(r):

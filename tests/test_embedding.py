@@ -23,7 +23,12 @@ def test_numpy_minilm_matches_sentence_transformers(real_embedder):
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(str(real_embedder.folder), device="cpu")
-    texts = ["The Karachi Police Office is on Shahrae Faisal.", "How many attackers were there?", "x", "Über café — naïve 4.5 km pic.twitter.com/2FF"]
+    texts = [
+        "The Karachi Police Office is on Shahrae Faisal.",
+        "How many attackers were there?",
+        "x",
+        "Über café — naïve 4.5 km pic.twitter.com/2FF",
+    ]
     ours = real_embedder.embed(texts)
     ref = st.encode(texts, normalize_embeddings=True)
     assert np.min(np.sum(ours * ref, axis=1)) > 0.9999
