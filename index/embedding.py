@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,7 +105,8 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 class MiniLMEmbedder:
     """BERT-style sentence embedder in NumPy (mean pooling, normalised)."""
 
-    def __init__(self, folder: Path | None = None, batch_size: int = 32, max_tokens: int = 256):
+    def __init__(self, folder: Path | None = None, batch_size: int = 8, max_tokens: int = 256):
+        """Small batches pad less and stay in cache; with two cores they run two at a time (see `embed`)."""
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -173,15 +175,31 @@ class MiniLMEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         # Sort by length so each batch pads little; restore the order at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b : b + self.batch_size]
+
+        def run(idx: list[int]) -> None:
             enc = self.tok.encode_batch([texts[i] for i in idx])
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
             out[idx] = self._forward(ids, mask)
             if progress:
                 progress(len(idx))
+
+        workers = min(os.cpu_count() or 1, len(batches))
+        if workers < 2:
+            for idx in batches:
+                run(idx)
+            return out
+        # Many batches: one batch per core, each with single-threaded BLAS. NumPy's element-wise
+        # steps (GELU, softmax, layer norm) are single-threaded, so this keeps both cores busy
+        # where one BLAS call split over two would leave the other idle between matmuls.
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, batches))
         return out
 
 

@@ -7,6 +7,7 @@ recorded in the manifest; `make bench` measures where the switch pays off.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,7 @@ def build(vectors: np.ndarray, kind: str = "auto"):
     dim = vectors.shape[1]
     if kind == "auto":
         kind = "hnsw" if len(vectors) >= HNSW_THRESHOLD else "flat"
+    index: Any
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":

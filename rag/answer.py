@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from index.embedding import Embedder
 from index.store import Store
@@ -50,7 +51,7 @@ def answer(
     ms = lambda: (time.perf_counter() - t0) * 1000  # noqa: E731
     q = clean_question(question, cfg.max_question_chars)
     standalone = standalone_question(q, history)
-    base = dict(question=q, standalone_question=standalone, model=engine.generator.name)
+    base: dict[str, Any] = dict(question=q, standalone_question=standalone, model=engine.generator.name)
     if is_meta_request(q):
         return Answer(
             answer=ABSTAIN_TEXT + " This assistant only answers questions about the articles.",
@@ -86,10 +87,10 @@ def answer(
     timings.setdefault("first_token", ms())
     timings["generate"] = ms()
     candidates = evidence_sentences(store, evidence, radius=1)
-    claims = [] if says_unknown(draft) else split_claims(draft)
+    drafted = [] if says_unknown(draft) else split_claims(draft)
     verifier = AnswersQuestion(engine.verifier, standalone)
-    attributions = [attribute(c, candidates, verifier) for c in claims if responsive(c, standalone)]
-    if claims:
+    attributions = [attribute(c, candidates, verifier) for c in drafted if responsive(c, standalone)]
+    if drafted:
         attributions = with_extracted_answer(attributions, standalone, evidence)
     text, citations, claims, conflicts = assemble(attributions, slot, mentions if disagree else [], store.articles)
     abstained = not citations

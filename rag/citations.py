@@ -57,9 +57,9 @@ def _version_note(mentions: list[Mention], articles: dict[str, Article]) -> str:
     notes = []
     if all(m.hedged for m in mentions):
         notes.append("early or unconfirmed report")
-    dates = sorted({articles[m.sentence.article_id].date for m in mentions if articles[m.sentence.article_id].date})
+    dates = sorted({d for m in mentions if (d := articles[m.sentence.article_id].date)})
     if dates:
-        notes.append("dated " + ", ".join(dates))  # type: ignore[arg-type]
+        notes.append("dated " + ", ".join(dates))
     return "; ".join(notes)
 
 

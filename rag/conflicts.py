@@ -127,7 +127,8 @@ def question_slot(question: str) -> Slot | None:
     m = _COUNT_Q.search(q)
     if m:
         words = _WORD.findall(m.group("rest"))
-        noun_words, verb = [], ""
+        noun_words: list[str] = []
+        verb = ""
         for i, w in enumerate(words):
             if w.lower() in _AUX_WORDS:
                 rest = [x for x in words[i + 1 :] if x.lower() not in _FILLER]
@@ -197,7 +198,7 @@ def _phrases(words: list[str]) -> list[str]:
 
 
 def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, verb_min: float, context: frozenset[str]) -> list[Mention]:
-    out = []
+    out: list[Mention] = []
     text = s.text
     if context and not (context & set(tokens(text))):
         return out  # the question's other words ("in the building") are not in this sentence

@@ -73,7 +73,7 @@ def names_in(text: str) -> list[str]:
     """Proper names: capitalised words other than common sentence openers and number words.
     A capitalised first word counts too ("Tauqeer led the operation"); evidence is matched
     case-insensitively, so an ordinary word there ("Security forces…") costs nothing."""
-    names = []
+    names: list[str] = []
     for m in _CAP.finditer(text):
         names.extend(w.strip("’'-") for w in m.group(0).split() if w not in COMMON_CAPS and len(w) > 1 and word_value(w) is None)
     return names

@@ -17,6 +17,18 @@ def test_order_is_kept_across_length_sorted_batches(real_embedder):
     assert np.allclose(together, alone, atol=1e-5)
 
 
+def test_many_batches_run_in_parallel_and_keep_their_rows(real_embedder):
+    """Over several batches, two run at once (one per core): every row must still be its own text's."""
+    texts = [f"Report {i}: " + "the gunmen entered the building " * (i % 7 + 1) for i in range(5 * real_embedder.batch_size + 3)]
+    together = real_embedder.embed(texts)
+    alone = np.stack([real_embedder.embed([t])[0] for t in texts[:: real_embedder.batch_size - 1]])
+    assert np.allclose(together[:: real_embedder.batch_size - 1], alone, atol=1e-5)
+    assert len({round(float(v[0]), 6) for v in together}) > len(texts) // 2  # not one row copied everywhere
+    done = []
+    real_embedder.embed(texts, progress=done.append)
+    assert sum(done) == len(texts)
+
+
 @pytest.mark.models
 def test_numpy_minilm_matches_sentence_transformers(real_embedder):
     """Oracle: the NumPy forward pass equals sentence-transformers on the same weights."""
