@@ -112,10 +112,10 @@ def answer(
 
 
 def responsive(claim: str, question: str) -> bool:
-    """A "when" or "how long" question needs a time or duration in its answer; a claim
-    without one is true perhaps, but not an answer (the 0.5B model sometimes copies such)."""
+    """A "when", "how long" or "how old" question needs a time, duration or age in its answer;
+    a claim without one is true perhaps, but not an answer (the 0.5B model sometimes copies such)."""
     kinds = {answer_type(part) for part in question_parts(question)}
-    return any(k not in ("time", "duration") or has_type(claim, k) for k in kinds)
+    return any(k not in ("time", "duration", "age") or has_type(claim, k) for k in kinds)
 
 
 def with_extracted_answer(attributions: list[Attribution], question: str, evidence: list[Sentence]) -> list[Attribution]:

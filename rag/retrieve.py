@@ -32,6 +32,7 @@ _DURATION = re.compile(
     r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many|hours?)[\s-]*(long\s+)?(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|\bhours-long\b",
     re.IGNORECASE,
 )
+_AGE = re.compile(r"\b\d{1,3}[\s-]*years?[\s-]*old\b|\baged?\s+(?:of\s+)?\d{1,3}\b", re.IGNORECASE)
 _PLACE = re.compile(r"\b(?:on|at|near|off|behind|outside|inside|in|along)\s+(?:the\s+)?[A-Z][\w’'-]+")  # a named place
 _PERSON = re.compile(
     r"\b(Mr|Mrs|Ms|Dr|DIG|IG|IGP|AIG|Brig|Gen|Col|Inspector|Minister|Governor|Chief|spokesperson|officer|commander)\b|[a-z,]\s[A-Z][a-z]+\s[A-Z][a-z]+"
@@ -39,8 +40,10 @@ _PERSON = re.compile(
 
 
 def answer_type(question: str) -> str | None:
-    """The kind of answer a question wants, from its wh-word: count, duration, time, place or person."""
+    """The kind of answer a question wants, from its wh-word: age, count, duration, time, place or person."""
     q = question.lower()
+    if re.search(r"\bhow old\b|\bwhat age\b|\bat what age\b", q):
+        return "age"
     if re.search(r"\bhow (many|much)\b|\bnumber of\b", q):
         return "count"
     if re.search(r"\bhow long\b", q):
@@ -56,6 +59,8 @@ def answer_type(question: str) -> str | None:
 
 def has_type(text: str, kind: str | None) -> bool:
     """Whether a sentence contains something of the wanted kind (a number, a time, a place, a person)."""
+    if kind == "age":
+        return bool(_AGE.search(text))
     if kind == "count":
         return any(not (1900 <= n.lo <= 2100) for n in find_numbers(text))
     if kind == "duration":

@@ -215,3 +215,35 @@ def test_prompt_sentences_below_one_is_a_config_error(tmp_path):
 
     with pytest.raises(RagError, match="prompt_sentences must be at least 1"):
         load_config(overrides={"prompt_sentences": 0}, env={})
+
+
+def test_how_old_needs_an_age_in_the_answer(tmp_path, real_embedder):
+    from rag.answer import responsive
+    from rag.retrieve import answer_type, has_type
+
+    assert answer_type("How old is the foreman?") == "age" and answer_type("At what age did she retire?") == "age"
+    assert (
+        has_type("The 52-year-old foreman", "age") and has_type("Mr Lund, aged 61, said", "age") and has_type("He is 40 years old.", "age")
+    )
+    assert not has_type("The foreman said 38 workers were on shift.", "age")
+    assert not responsive("The foreman said 38 workers were on shift.", "How old is the foreman?")
+    assert responsive("The foreman is 52 years old.", "How old is the foreman?")
+
+    corpus = write(
+        tmp_path / "corpus",
+        a=("Mill fire\n\nForeman Piet Lund said 38 workers were on shift when the fire began.\nThe mill employs 300 people in Linden.\n"),
+    )
+    copied = ScriptedGenerator(["Piet Lund said 38 workers were on shift when the fire began."])
+    a = answer("How old is foreman Piet Lund?", make_engine(corpus, tmp_path / "d1", real_embedder, copied))
+    assert a.abstained and not a.citations  # true, but not an age: not an answer
+
+    aged = write(
+        tmp_path / "corpus2",
+        a=(
+            "Mill fire\n\nForeman Piet Lund, 52, said 38 workers were on shift.\n"
+            "The 52-year-old foreman has worked at the mill since 1990.\n"
+        ),
+    )
+    told = ScriptedGenerator(["The 52-year-old foreman has worked at the mill since 1990."])
+    b = answer("How old is foreman Piet Lund?", make_engine(aged, tmp_path / "d2", real_embedder, told))
+    assert not b.abstained and "52" in b.answer
