@@ -97,7 +97,9 @@ class LlamaCppGenerator:
         if cache_dir is not None:
             from rag.kvcache import PrefixCache
 
-            self.prefix_cache = PrefixCache(cache_dir, path, f"n_ctx={n_ctx}:n_batch=512:flash_attn:format={self.llm.chat_format}")
+            self.prefix_cache = PrefixCache(
+                cache_dir, path, f"n_ctx={n_ctx}:n_batch={self.llm.n_batch}:flash_attn:format={self.llm.chat_format}"
+            )
         self.prefix_state = ""  # how the prompt prefix got into the KV cache: loaded, saved or computed
 
     def _warm_prefix(self, messages: list[Message]) -> None:
@@ -106,7 +108,7 @@ class LlamaCppGenerator:
 
         try:
             tokens = fixed_prefix(self.llm, messages)
-            if len(tokens) >= MIN_PREFIX_TOKENS and self.prefix_cache is not None:
+            if len(tokens) >= MIN_PREFIX_TOKENS and self.prefix_cache:
                 self.prefix_state = self.prefix_cache.warm(self.llm, tokens)
                 log.debug("prompt prefix of %d tokens %s", len(tokens), self.prefix_state)
         except Exception as e:  # noqa: BLE001 - the cache only saves time; answering goes on without it

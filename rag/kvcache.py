@@ -59,11 +59,7 @@ def fixed_prefix(llm: Any, messages: list[dict[str, str]]) -> list[int]:
         return []
     probe = [*messages[:-1], {**messages[-1], "content": PROBE}]
     a, b = prompt_tokens(llm, formatter, messages), prompt_tokens(llm, formatter, probe)
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
+    n = llm.longest_token_prefix(a, b)
     return a[: min(n, len(a) - 1)]  # at least one token is left for the model to evaluate
 
 

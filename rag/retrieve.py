@@ -42,7 +42,7 @@ _PERSON = re.compile(
 def answer_type(question: str) -> str | None:
     """The kind of answer a question wants, from its wh-word: age, count, duration, time, place or person."""
     q = question.lower()
-    if re.search(r"\bhow old\b|\bwhat age\b|\bat what age\b", q):
+    if re.search(r"\bhow old\b|\bwhat age\b", q):
         return "age"
     if re.search(r"\bhow (many|much)\b|\bnumber of\b", q):
         return "count"
