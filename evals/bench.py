@@ -34,7 +34,7 @@ from evals.report import machine
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("help", "ask_cold", "chat_cold", "ingestion", "index", "vectors", "answers")
+PARTS = ("llama", "help", "ask_cold", "chat_cold", "ingestion", "index", "vectors", "answers")
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 QUESTION = "How many people were injured in the attack on the Karachi Police Office?"
 
@@ -110,6 +110,37 @@ def _ask_once(question: str) -> dict[str, Any]:
         "total_s": round(total, 3),
         "note": "" if stamp else "the question was declined before generation",
     }
+
+
+def bench_llama(cfg: Any, repeats: int = 3) -> dict[str, Any]:
+    """The llama.cpp build in use (named by `rag.llamabuild`) and its prompt/generation tokens/s
+    with each packaged reader, loaded as the answer path loads it."""
+    from llama_cpp import Llama
+
+    from evals.bench_answers import model_rates
+    from rag.models import PROFILES, bundled_gguf
+
+    build_file = Path(sys.prefix) / "llama-build.json"
+    build = json.loads(build_file.read_text()) if build_file.exists() else {"variant": "unknown (not installed by rag.llamabuild)"}
+    out: dict[str, Any] = {
+        "variant": build.get("variant"),
+        "cmake_args": " ".join(build.get("cmake_args", [])),
+        "not_used": build.get("not_used", {}),
+    }
+    sample = " ".join((ROOT / "corpus").glob("*.txt").__next__().read_text().split())
+    for profile, model in PROFILES.items():
+        try:
+            path = bundled_gguf(cfg.models_dir, model)
+        except Exception as e:  # noqa: BLE001 - a profile whose packages are not installed is reported, not fatal
+            out[profile] = {"skipped": str(e)[:200]}
+            continue
+        llm = Llama(
+            model_path=str(path), n_ctx=2048, n_threads=cfg.threads or os.cpu_count() or 2, n_batch=512, flash_attn=True, verbose=False
+        )
+        prefill, gen = model_rates(llm, sample, repeats)
+        out[profile] = {"model": model.name, "prompt_tok_s": round(prefill, 1), "generation_tok_s": round(gen, 1)}
+        del llm
+    return out
 
 
 def _free_port() -> int:
@@ -374,6 +405,22 @@ def markdown(r: dict[str, Any]) -> str:
             "Floor = prompt tokens / prefill rate (+ answer tokens / generation rate for the total); the cached-prefix floor counts "
             "only the prompt after the fixed instructions and examples."
         )
+    if r.get("llama") and "variant" in r["llama"]:
+        ll = r["llama"]
+        lines += [
+            "",
+            f"## llama.cpp build in use: `{ll['variant']}` ({ll.get('cmake_args')})",
+            "",
+            "| reader | prompt tok/s | generation tok/s |",
+            "|---|---|---|",
+        ]
+        for profile in ("fast", "best"):
+            x = ll.get(profile) or {}
+            lines.append(
+                f"| {profile} ({x.get('model', '-')}) | {x.get('prompt_tok_s', x.get('skipped', '-'))} | {x.get('generation_tok_s', '-')} |"
+            )
+        if ll.get("not_used"):
+            lines.append("\nBuilds not used on this machine: " + "; ".join(f"{k}: {v}" for k, v in ll["not_used"].items()))
     stamps = r.get("measured_at", {})
     if len(set(stamps.values())) > 1:
         lines.append("\nParts measured at: " + ", ".join(f"{k} {v}" for k, v in stamps.items()) + ".")
@@ -408,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     r.update({"created_at": now, "machine": machine(), "quick": a.quick})
     r.setdefault("measured_at", {})
     steps = {
+        "llama": lambda: bench_llama(cfg),
         "help": lambda: bench_help(),
         "ask_cold": lambda: bench_ask_cold(),
         "chat_cold": lambda: bench_chat_cold(),

@@ -206,8 +206,8 @@ if __name__ == "__main__":  # a quick manual check: python -m evals.peer "questi
 
     from index.embedding import packaged_minilm_path
     from rag.config import load_config
-    from rag.models import bundled_gguf
+    from rag.models import bundled_gguf, packaged_model
 
     cfg = load_config()
-    s = PeerSettings(str(cfg.corpus), str(bundled_gguf(cfg.models_dir)), str(packaged_minilm_path()))
+    s = PeerSettings(str(cfg.corpus), str(bundled_gguf(cfg.models_dir, packaged_model(cfg.profile))), str(packaged_minilm_path()))
     print(json.dumps(run_peer(s, [("q", q) for q in sys.argv[1:]]), indent=1, default=str))

@@ -68,9 +68,9 @@ def _peer_model(cfg: Config) -> str | None:
         return None
     if cfg.backend == "gguf":
         return str(Path(cfg.model).expanduser())
-    from rag.models import bundled_gguf
+    from rag.models import bundled_gguf, packaged_model
 
-    return str(bundled_gguf(cfg.models_dir))
+    return str(bundled_gguf(cfg.models_dir, packaged_model(cfg.profile)))
 
 
 def _peer_embedder(cfg: Config) -> str:
@@ -120,6 +120,10 @@ def run_eval(
         if peer_gguf is None:
             notes.append("peer skipped: the llama-index peer needs a local GGUF (backend bundled or gguf).")
         else:
+            import importlib.util
+
+            if importlib.util.find_spec("llama_index") is None:
+                raise RagError("the llama-index peer baseline needs the eval extra: `make eval`, or --no-baselines")
             from evals.peer import PeerProcess
 
             peer_proc = PeerProcess(

@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def model_flags(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--backend", choices=["bundled", "gguf", "openai"], help="generator backend (default: bundled)")
+        sp.add_argument("--profile", choices=["fast", "best"], help="bundled reader: fast (0.5B, default) or best (1.5B, slower)")
         sp.add_argument("--model", help="GGUF file for --backend gguf")
         sp.add_argument("--llm-url", help="OpenAI-compatible base URL for --backend openai")
         sp.add_argument("--llm-model", help="model name on the server")
@@ -70,6 +71,7 @@ def _overrides(args: argparse.Namespace) -> dict:
     keys = [
         "data_dir",
         "backend",
+        "profile",
         "model",
         "llm_url",
         "llm_model",
@@ -147,6 +149,12 @@ def cmd_ask(args, cfg) -> int:
 
     for q in questions:  # bad input fails before any model loads
         clean_question(q, cfg.max_question_chars)
+    if not cfg.index_dir.exists():
+        from rag.wiring import build_index
+
+        print(f"no index at {cfg.index_dir} yet: indexing {cfg.corpus} first (once)", file=sys.stderr, flush=True)
+        r = build_index(cfg)
+        print(f"indexed {r.articles} articles, {r.sentences} sentences in {r.seconds:.1f} s", file=sys.stderr, flush=True)
     engine = build_engine(cfg)
     for q in questions:
         a = answer(q, engine)

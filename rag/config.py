@@ -24,6 +24,7 @@ class Config:
     corpus: Path = ROOT / "corpus"
     data_dir: Path = ROOT / "data"
     backend: str = "bundled"  # bundled | gguf | openai
+    profile: str = "fast"  # the bundled reader: fast (Qwen2.5-Coder 0.5B) | best (1.5B, slower)
     model: str = ""  # GGUF path for the gguf backend
     llm_url: str = ""  # openai backend
     llm_model: str = ""
@@ -119,6 +120,8 @@ def load_config(config_file: Path | None = None, overrides: dict[str, Any] | Non
         sources[k] = "command line"
     if cfg.backend not in ("bundled", "gguf", "openai"):
         raise RagError(f"backend must be bundled, gguf or openai (got {cfg.backend!r})")
+    if cfg.profile not in ("fast", "best"):
+        raise RagError(f"profile must be fast or best (got {cfg.profile!r})")
     if cfg.retrieval not in ("hybrid", "dense", "bm25"):
         raise RagError(f"retrieval must be hybrid, dense or bm25 (got {cfg.retrieval!r})")
     for k in ("top_k", "prompt_sentences", "per_article", "max_answer_tokens"):

@@ -19,20 +19,20 @@ def build_embedder(cfg: Config):
 
 def build_generator(cfg: Config):
     from rag.generate import LlamaCppGenerator, OpenAIGenerator
-    from rag.models import bundled_gguf
+    from rag.models import bundled_gguf, packaged_model
 
     if cfg.backend == "openai":
         return OpenAIGenerator(cfg.llm_url, cfg.llm_model, cfg.llm_api_key or None, cfg.connect_timeout, cfg.read_timeout)
     threads = cfg.threads or None
     if cfg.backend == "gguf":
         return LlamaCppGenerator(Path(cfg.model), n_ctx=cfg.n_ctx, threads=threads, cache_dir=cfg.data_dir / "cache")
-    path = bundled_gguf(cfg.models_dir)
+    model = packaged_model(cfg.profile)
     return LlamaCppGenerator(
-        path,
+        bundled_gguf(cfg.models_dir, model),
         n_ctx=cfg.n_ctx,
         threads=threads,
         chat_format="chatml",
-        name="qwen2.5-coder-0.5b-instruct-q4_k_m",
+        name=model.name,
         cache_dir=cfg.data_dir / "cache",
     )
 

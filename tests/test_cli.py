@@ -43,8 +43,19 @@ def test_bad_questions(tmp_path, question, needle):
     assert needle in line
 
 
-def test_missing_index(tmp_path):
-    assert "rag index" in one_clear_line(run("ask", "Where is it?", data_dir=tmp_path))
+def test_missing_index_is_built_from_the_corpus_or_says_why_not(tmp_path):
+    """No index: `rag ask` indexes the configured corpus first; a missing corpus is one clear line."""
+    cfg = tmp_path / "rag.toml"
+    cfg.write_text(f'corpus = "{tmp_path / "no-such-folder"}"\n')
+    r = run("--config", str(cfg), "ask", "Where is it?", data_dir=tmp_path / "d")
+    assert "indexing" in r.stderr and "not found" in one_clear_line_after_progress(r)
+
+
+def one_clear_line_after_progress(r):
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    errors = [x for x in r.stderr.splitlines() if x.startswith("error: ")]
+    assert len(errors) == 1, r.stderr
+    return errors[0]
 
 
 def test_missing_and_empty_corpus(tmp_path):
