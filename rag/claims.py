@@ -59,12 +59,17 @@ def attribute(claim: str, candidates: list[Sentence], verifier: Verifier) -> Att
     best_support, best = scored[0]
     if best_support.supported:
         return Attribution(claim, (best,), best_support)
-    # Repair: a second sentence may carry what the first lacks (e.g. a number or a name).
-    for _, other in scored[1:]:
-        pair = sorted((best, other), key=lambda s: (s.article_id, s.start))
-        joint = verifier.support(claim, [s.text for s in pair])
-        if joint.supported:
-            return Attribution(claim, tuple(pair), joint)
+    # Repair: the sentence just before or after may carry what the first lacks (a name, a
+    # number, what "it" is). Only a neighbour in the same article: words gathered from
+    # unrelated sentences can be stitched into a claim that no sentence makes.
+    for _, first in scored[:3]:
+        for other in candidates:
+            if other.article_id != first.article_id or abs(other.n - first.n) != 1:
+                continue
+            pair = sorted((first, other), key=lambda s: s.n)
+            joint = verifier.support(claim, [s.text for s in pair])
+            if joint.supported:
+                return Attribution(claim, tuple(pair), joint)
     return Attribution(claim, (best,), best_support)
 
 

@@ -18,14 +18,14 @@ UNITS = {
 }
 TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 ORDINALS = {w: i + 1 for i, w in enumerate("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split())}
-SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000, "trillion": 1_000_000_000_000}
 
-_WORD = r"(?:half\s+a\s+dozen|a\s+dozen|dozen|(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)(?:\s+(?:hundred|thousand|million))?)"
+_WORD = r"(?:half\s+a\s+dozen|(?:two|three|four|five|six|seven|eight|nine|ten)\s+dozens?|a\s+dozen|dozen|(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[-\s](?:one|two|three|four|five|six|seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)(?:\s+(?:hundred|thousand|million|billion|trillion))?)"
 _DIGIT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _ORD = r"(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)"
 _ONE = rf"(?:{_ORD}|{_DIGIT}|{_WORD})"
 _PATTERN = re.compile(
-    rf"(?<![\w.,/@])(?:between\s+)?(?P<a>{_ONE})(?:\s*(?:to|-|–|—|or|and)\s*(?P<b>{_DIGIT}|{_WORD}))?(?![\w/@])",
+    rf"(?<![\w.,/@])(?:between\s+)?(?P<a>{_ONE})(?:\s*(?:to|-|–|—|or|and)\s*(?P<b>{_DIGIT}|{_WORD}))?(?:(?=(?:bn|mn)\b)|(?![\w/@]))",
     re.IGNORECASE,
 )
 
@@ -53,6 +53,8 @@ def word_value(text: str) -> float | None:
         return 6.0
     if t in ("a dozen", "dozen"):
         return 12.0
+    if re.fullmatch(r"\w+ dozens?", t) and t.split()[0] in UNITS:
+        return 12.0 * UNITS[t.split()[0]]
     if re.fullmatch(r"\d+(st|nd|rd|th)", t):
         return float(t[:-2])
     if re.fullmatch(_DIGIT, t):
@@ -74,12 +76,34 @@ def word_value(text: str) -> float | None:
     return float(total + current)
 
 
+_SCALE_AFTER = re.compile(r"\s*(hundred|thousand|million|billion|trillion|bn|mn)\b", re.IGNORECASE)
+_SCALE_ABBR = {"bn": 1_000_000_000, "mn": 1_000_000}
+
+
+def _scaled(text: str, m: re.Match[str]) -> tuple[float, int]:
+    """The scale a digit number carries ("1.5 million", "2.3bn"): (factor, end of the scale word)."""
+    if not re.match(_DIGIT, m.group(0).split()[-1] if m.group(0).split() else ""):
+        return 1.0, m.end()
+    after = _SCALE_AFTER.match(text, m.end())
+    if not after:
+        return 1.0, m.end()
+    word = after.group(1).lower()
+    return float(SCALES.get(word) or _SCALE_ABBR[word]), after.end()
+
+
 def find_numbers(text: str) -> list[Number]:
-    """Every number or numeric range in `text`, normalised, with its span."""
+    """Every number or numeric range in `text`, normalised, with its span (a scale word that
+    follows digits counts: "1.5 million" = 1,500,000, never equal to "1.5 billion")."""
     out = []
     for m in _PATTERN.finditer(text):
         a = word_value(m.group("a"))
         if a is None:
+            continue
+        factor, scaled_end = _scaled(text, m)
+        if factor != 1.0:
+            b = word_value(m.group("b")) if m.group("b") else None
+            lo, hi = a * factor, (b if b is not None and b > a else a) * factor
+            out.append(Number(lo, hi, False, m.start(), scaled_end, text[m.start() : scaled_end]))
             continue
         ordinal = bool(re.fullmatch(_ORD, m.group("a"), re.IGNORECASE))
         b = word_value(m.group("b")) if m.group("b") else None

@@ -24,8 +24,14 @@ from typing import Protocol
 import numpy as np
 
 from index.lexical import tokens
-from rag.numbers import numbers_covered, word_value
+from rag.numbers import find_numbers, numbers_covered, same_number, word_value
+from rag.roles import misplaced, role_swap
 
+# Words by which a report holds a fact at arm's length; a claim that drops them overstates it.
+HEDGES = re.compile(
+    r"\b(may|might|could|possibly|probably|suspected|suspects?|allegedly|alleged|believed|believes|unconfirmed|reportedly|apparently|likely|unclear|thought to|appears? to|seems? to|is said to|are said to)\b",
+    re.IGNORECASE,
+)
 NEGATIONS = re.compile(r"\b(not|no|never|none|nobody|nothing|neither|nor|without|cannot|unclear|unknown)\b|n't\b", re.IGNORECASE)
 _CAP = re.compile(r"\b[A-Z][a-zA-Z’'\-]+(?:\s+[A-Z][a-zA-Z’'\-]+)*")
 # Capitalised words that are not names worth checking.
@@ -108,7 +114,53 @@ def hard_checks(claim: str, evidence: str) -> tuple[bool, str]:
         return False, "negation differs"
     if not claim_neg and _negates_claim(evidence, claim):
         return False, "negation differs"
+    unbound = _unbound_number(claim, evidence)
+    if unbound:
+        return False, f"{unbound} counts something else in the evidence"
+    if not HEDGES.search(claim) and _governs(HEDGES, evidence, claim):
+        return False, "the evidence hedges what the claim states as fact"
+    swapped = role_swap(claim, evidence) or misplaced(claim, evidence)
+    if swapped:
+        return False, swapped
     return True, ""
+
+
+def _unbound_number(claim: str, evidence: str) -> str:
+    """A number of the claim whose neighbouring words share nothing with the words around that
+    number in the evidence ("12 dead" from "12 injured and 3 dead"). Returns it, or ''."""
+    for n in find_numbers(claim):
+        if n.ordinal:
+            continue
+        c_ctx = _window_tokens(claim, n.start, n.end, 2, 3)
+        if not c_ctx:
+            continue
+        found_any = False
+        for h in find_numbers(evidence):
+            if same_number(n, h):
+                found_any = True
+                if c_ctx & _window_tokens(evidence, h.start, h.end, 4, 4):
+                    break
+        else:
+            if found_any:
+                return n.text
+    return ""
+
+
+def _window_tokens(text: str, start: int, end: int, before: int, after: int) -> set[str]:
+    """Content tokens of the `before` words ahead of a span and the `after` words behind it."""
+    left = text[:start].split()[-before:]
+    right = text[end:].split()[:after]
+    return _content(" ".join(left + right))
+
+
+def _governs(pattern: re.Pattern[str], evidence: str, claim: str) -> bool:
+    """Whether a match of `pattern` in the evidence governs words of the claim (within six words)."""
+    claim_words = _content(claim)
+    for m in pattern.finditer(evidence):
+        scope = " ".join(evidence[m.end() :].split()[:6])
+        if _content(scope) & claim_words:
+            return True
+    return False
 
 
 def _negates_claim(evidence: str, claim: str) -> bool:
@@ -138,7 +190,7 @@ def coverage(claim: str, evidence: str) -> float:
 class HeuristicVerifier:
     """Lexical + embedding similarity with strict number/name/negation checks."""
 
-    def __init__(self, embedder=None, threshold: float = 0.55, min_coverage: float = 0.5):
+    def __init__(self, embedder=None, threshold: float = 0.55, min_coverage: float = 0.75):
         self.embedder = embedder
         self.threshold = threshold
         self.min_coverage = min_coverage
