@@ -16,6 +16,7 @@ from index.store import Store
 from rag.citations import ABSTAIN_TEXT, assemble
 from rag.claims import Attribution, attribute, extractive_answer, says_unknown, split_claims
 from rag.config import Config
+from rag.compare import versions
 from rag.conflicts import find_conflicts
 from rag.followup import standalone_question
 from rag.generate import Generator
@@ -92,6 +93,11 @@ def answer(
     attributions = [attribute(c, candidates, verifier) for c in drafted if responsive(c, standalone)]
     if drafted:
         attributions = with_extracted_answer(attributions, standalone, evidence)
+    if not disagree:  # compare what each article says in the frame of the answer's own claim
+        verified = [(a.claim, a.sentences) for a in attributions if a.support.supported]
+        found, versions_found = versions(verified, [h.sentence for h in r.pool], engine.embedder)
+        if found is not None:
+            slot, mentions, disagree = found, versions_found, True
     text, citations, claims, conflicts = assemble(attributions, slot, mentions if disagree else [], store.articles)
     abstained = not citations
     missing = unanswered_parts(q, [c.text for c in claims if c.supported] + [text] * bool(conflicts))

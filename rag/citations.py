@@ -60,7 +60,15 @@ def _version_note(mentions: list[Mention], articles: dict[str, Article]) -> str:
     dates = sorted({d for m in mentions if (d := articles[m.sentence.article_id].date)})
     if dates:
         notes.append("dated " + ", ".join(dates))
+    else:
+        notes.append("undated")
     return "; ".join(notes)
+
+
+def _earliest(ms: list[Mention], articles: dict[str, Article]) -> str:
+    """Sort key of a version: its earliest article date; undated versions last."""
+    dates = [d for m in ms if (d := articles[m.sentence.article_id].date)]
+    return min(dates) if dates else "9999"
 
 
 def conflict_from(slot: Slot, mentions: list[Mention], numbering: Numbering) -> tuple[Conflict, str]:
@@ -68,8 +76,11 @@ def conflict_from(slot: Slot, mentions: list[Mention], numbering: Numbering) -> 
     groups: OrderedDict[str, list[Mention]] = OrderedDict()
     for m in mentions:
         groups.setdefault(m.value, []).append(m)
+    # A timeline: versions in the order of their articles' dates (a toll that "rose to" a new
+    # figure reads in order); undated ones last, in the order found.
+    ordered = sorted(groups.items(), key=lambda kv: _earliest(kv[1], numbering.articles))
     versions, parts = [], []
-    for value, ms in groups.items():
+    for value, ms in ordered:
         ns = tuple(sorted({numbering.cite(m.sentence, 1.0) for m in ms}))
         shown = max((m.shown for m in ms), key=len)
         note = _version_note(ms, numbering.articles)

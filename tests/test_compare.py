@@ -1,0 +1,56 @@
+"""Disagreements found by comparing each article's own value in the frame of the answer's claim."""
+
+from rag.citations import Numbering, conflict_from
+from rag.compare import values_in, versions
+from rag.types import Article, Sentence
+
+
+def sent(article: str, n: int, text: str) -> Sentence:
+    return Sentence(id=f"{article}#{n}", article_id=article, n=n, start=0, end=len(text), text=text)
+
+
+def test_values_skip_years_ages_ordinals_and_parts_of_groups():
+    text = "In 2024 a 35-year-old man and three others, including two guards, reached the 4th floor at 7.30 pm in a white van."
+    assert [(v.kind, v.key) for v in values_in(text)] == [("count", "3"), ("time", "730pm"), ("colour", "white")]
+
+
+def test_each_article_gives_its_own_count_in_other_words(real_embedder):
+    a = sent("a", 1, "Three gunmen stormed the Grand Palm hotel on Monday night, police said.")
+    pool = [
+        a,
+        sent("b", 2, "Five attackers entered the Grand Palm hotel through the kitchen, a witness said."),
+        sent("c", 0, "The Grand Palm hotel has 120 rooms and a rooftop pool."),
+    ]
+    slot, mentions = versions([("Three gunmen stormed the Grand Palm hotel.", (a,))], pool, real_embedder)
+    assert slot is not None and slot.kind == "count"
+    assert {(m.sentence.article_id, m.value) for m in mentions} == {("a", "3"), ("b", "5")}
+
+
+def test_counts_of_differently_named_things_are_not_versions(real_embedder):
+    a = sent("a", 3, "Twelve people died in Norford after the river burst its banks.")
+    pool = [a, sent("b", 3, "Fifteen people died in Eastby after the river burst its banks.")]
+    slot, _ = versions([("Twelve people died in Norford.", (a,))], pool, real_embedder)
+    assert slot is None
+
+
+def test_one_value_everywhere_is_no_disagreement(real_embedder):
+    a = sent("a", 0, "The blaze destroyed 40 homes in the village.")
+    pool = [a, sent("b", 5, "Firefighters said 40 homes were destroyed by the blaze.")]
+    assert versions([("The blaze destroyed 40 homes.", (a,))], pool, real_embedder) == (None, [])
+
+
+def test_versions_read_as_a_timeline_undated_last(real_embedder):
+    early = sent("early", 1, "At least 69 people were killed in the quake, officials said.")
+    later = sent("later", 1, "The death toll from the quake rose to 128, officials said.")
+    undated = sent("nodate", 2, "The quake killed 133 people, according to the police.")
+    slot, mentions = versions([("At least 69 people were killed in the quake.", (early,))], [later, undated, early], real_embedder)
+    assert slot is not None
+    articles = {
+        "early": Article("early", "t", "2023-11-04", "p", ""),
+        "later": Article("later", "t", "2023-11-05", "p", ""),
+        "nodate": Article("nodate", "t", None, "p", ""),
+    }
+    conflict, text = conflict_from(slot, mentions, Numbering(articles))
+    assert [v.sources for v in conflict.versions][0] == ("early",)
+    assert conflict.versions[-1].note == "undated"
+    assert text.index("69") < text.index("128")
