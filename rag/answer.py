@@ -15,8 +15,8 @@ from index.embedding import Embedder
 from index.store import Store
 from rag.citations import ABSTAIN_TEXT, assemble
 from rag.claims import Attribution, attribute, extractive_answer, says_unknown, split_claims
-from rag.config import Config
 from rag.compare import versions
+from rag.config import Config
 from rag.conflicts import find_conflicts
 from rag.followup import standalone_question
 from rag.generate import Generator

@@ -311,7 +311,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"llama.cpp: {e}", file=sys.stderr)
         return 1
     print(choice.line())
-    record: dict[str, object] = {"variant": choice.variant.name, "about": choice.variant.about, "cmake_args": list(COMMON_ARGS + choice.variant.cmake_args)}
+    record: dict[str, object] = {
+        "variant": choice.variant.name,
+        "about": choice.variant.about,
+        "cmake_args": list(COMMON_ARGS + choice.variant.cmake_args),
+    }
     record |= {"prompt_tps": round(choice.proof.prompt_tps, 1), "gen_tps": round(choice.proof.gen_tps, 1), "not_used": dict(choice.skipped)}
     (Path(sys.prefix) / "llama-build.json").write_text(json.dumps(record, indent=1) + "\n")
     return 0
