@@ -12,8 +12,9 @@ RAG := $(VENV)/bin/rag
 # Force an order with e.g. `make install LLAMA_VARIANTS=avx2,baseline`.
 export RAG_LLAMA_VARIANTS := $(LLAMA_VARIANTS)
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
-# PyTorch's CPU build (sentence-transformers needs torch; this product never uses a GPU). A file on
-# this disk is taken first (--no-index); otherwise PyTorch's CPU index. TORCH_INDEX= (empty) leaves
+# PyTorch's CPU build (sentence-transformers needs torch; this product never uses a GPU). A wheel
+# on this machine (pip's find-links) is taken first, its dependencies from the usual index;
+# otherwise PyTorch's CPU index. TORCH_INDEX= (empty) leaves
 # the choice to your pip's own configuration (on x86-64 PyPI that is a multi-GB CUDA build).
 TORCH := torch==2.13.0
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
@@ -31,7 +32,8 @@ install-dev: $(VENV)/.installed-dev
 $(VENV)/.installed: pyproject.toml Makefile rag/llamabuild.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --quiet --no-index $(TORCH) 2>/dev/null || \
+	$(PY) -c "import torch" 2>/dev/null || \
+		{ $(PIP) install --quiet --no-deps --no-index $(TORCH) 2>/dev/null && $(PIP) install --quiet $(TORCH); } || \
 		$(PIP) install --quiet $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) install --quiet $(MODEL_PKGS)
 	$(PY) -m rag.llamabuild
