@@ -95,7 +95,7 @@ def answer(
         attributions = with_extracted_answer(attributions, standalone, evidence)
     if not disagree:  # compare what each article says in the frame of the answer's own claim
         verified = [(a.claim, a.sentences) for a in attributions if a.support.supported]
-        found, versions_found = versions(verified, [h.sentence for h in r.pool], engine.embedder)
+        found, versions_found = versions(verified, [h.sentence for h in r.pool], engine.embedder, standalone)
         if found is not None:
             slot, mentions, disagree = found, versions_found, True
     text, citations, claims, conflicts = assemble(attributions, slot, mentions if disagree else [], store.articles)

@@ -9,9 +9,10 @@ claim's (the embedder judges "three militants stormed" and "six terrorists storm
 Different values from different articles are different versions: no list of topics, no
 wording rules for the question.
 
-Frames must not name different things: "34 died in Jajarkot" and "35 died in Rukum West"
-are two counts, not two versions of one, so a value whose neighbourhood names a place or
-person the claim's does not (and the other way round) is left out.
+Frames must be about the same thing: "34 died in Jajarkot" and "35 died in Rukum West" are
+two counts, not two versions of one, so when the claim's clause names a place or a person, a
+version's clause must name it too; and when the claim or the question says what happened to
+the people counted (killed, injured, missing, arrested, rescued), a version must say the same.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def versions(
     claims: Sequence[tuple[str, Sequence[Sentence]]],
     pool: Sequence[Sentence],
     embedder,
+    question: str = "",
     frame_min: float = 0.45,
     window_min: float = 0.6,
 ) -> tuple[Slot | None, list[Mention]]:
@@ -123,7 +125,7 @@ def versions(
     vec = _Vectors(embedder, {})
     for claim, cited in claims:
         for target in values_in(claim):
-            mentions = _mentions_like(claim, target, cited, pool, vec, frame_min, window_min)
+            mentions = _mentions_like(claim, target, cited, pool, vec, frame_min, window_min, _outcomes(question))
             keys: OrderedDict[str, set[str]] = OrderedDict()
             for m in mentions:
                 keys.setdefault(m.value, set()).add(m.sentence.article_id)
@@ -133,12 +135,19 @@ def versions(
 
 
 def _mentions_like(
-    claim: str, target: Value, cited: Sequence[Sentence], pool: Sequence[Sentence], vec: _Vectors, frame_min: float, window_min: float
+    claim: str,
+    target: Value,
+    cited: Sequence[Sentence],
+    pool: Sequence[Sentence],
+    vec: _Vectors,
+    frame_min: float,
+    window_min: float,
+    asked: set[str],
 ) -> list[Mention]:
     frame = claim[: target.start] + "_" + claim[target.end :]
     window = _window(claim, target)
     names = _names(window)
-    outcomes = _outcomes(window)
+    outcomes = _outcomes(window) | (asked if target.kind == "count" else set())
     candidates = [(s, v) for s in pool for v in values_in(s.text) if v.kind == target.kind]
     if not candidates:
         return []
@@ -152,10 +161,9 @@ def _mentions_like(
             continue
         w = _window(s.text, v)
         other = _names(w)
-        if names and other and not names & other:
-            continue  # a count of something named differently
-        theirs = _outcomes(w)
-        if outcomes and theirs and not outcomes & theirs:
+        if names and not names & other:
+            continue  # the claim counts something it names; a version must be about it too
+        if outcomes and not outcomes & _outcomes(w):
             continue  # the injured are not a version of the dead
         sim = float(vec.of([w])[0] @ window_v)
         if s.id in cited_ids and v.key == target.key:

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -74,6 +75,7 @@ class Proof:
     detail: str
     prompt_tps: float = 0.0
     gen_tps: float = 0.0
+    environment: bool = False  # the failure is the machine's (a missing module), not the build's
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str]:
@@ -183,6 +185,9 @@ def prove(model: Path, python: str = sys.executable, timeout: float = PROOF_TIME
                 name = f"signal {-done.returncode}"
             return Proof(False, f"crashed ({name}) on a multi-token prompt")
         tail = (done.stderr.strip().splitlines() or ["?"])[-1]
+        missing = re.search(r"No module named '([\w.]+)'", tail)
+        if missing and not missing.group(1).startswith("llama_cpp"):
+            return Proof(False, f"cannot run the proof: {tail[:200]}", environment=True)
         return Proof(False, f"exited with code {done.returncode}: {tail[:200]}")
     try:
         out: dict = json.loads(done.stdout.strip().splitlines()[-1])
@@ -214,9 +219,13 @@ def build_wheel(variant: Variant, dest: Path, python: str = sys.executable) -> P
 
 
 def install_wheel(wheel: Path, python: str = sys.executable) -> None:
-    cmd = [python, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--force-reinstall", str(wheel)]
-    if subprocess.run(cmd).returncode != 0:
-        raise RuntimeError(f"installing {wheel.name} failed")
+    """Install this wheel (replacing any other build), then whatever it needs that is missing."""
+    for cmd in (
+        [python, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--force-reinstall", str(wheel)],
+        [python, "-m", "pip", "install", "--quiet", str(wheel)],
+    ):
+        if subprocess.run(cmd).returncode != 0:
+            raise RuntimeError(f"installing {wheel.name} failed")
 
 
 @dataclass(frozen=True)
@@ -263,6 +272,8 @@ def choose(
                 continue
         install(wheel)
         proof = check()
+        if proof.environment:  # not this build's fault: stop, keep the wheel, record nothing
+            raise RuntimeError(proof.detail)
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(json.dumps({"variant": asdict(v), **asdict(proof), "at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1) + "\n")
         if proof.ok:

@@ -54,3 +54,14 @@ def test_versions_read_as_a_timeline_undated_last(real_embedder):
     assert [v.sources for v in conflict.versions][0] == ("early",)
     assert conflict.versions[-1].note == "undated"
     assert text.index("69") < text.index("128")
+
+
+def test_a_named_count_needs_the_same_name_and_the_asked_outcome(real_embedder):
+    a = sent("a", 2, "At least 36 people died in Westvale district, police said.")
+    pool = [a, sent("b", 4, "The national death toll rose to 157, officials said."), sent("c", 1, "In Westvale district 52 people died.")]
+    slot, mentions = versions([("At least 36 people died in Westvale district.", (a,))], pool, real_embedder)
+    assert slot is not None and {m.sentence.article_id for m in mentions} == {"a", "c"}
+    hurt = sent("h", 0, "The quake injured 140 people in the valley.")
+    dead = sent("d", 0, "The quake killed 150 people in the valley.")
+    slot, _ = versions([("The quake injured 140 people in the valley.", (hurt,))], [hurt, dead], real_embedder, "How many were hurt?")
+    assert slot is None

@@ -157,3 +157,20 @@ def test_a_multi_token_cited_answer_arrives_from_a_child_process(tmp_path):
     assert len(out["answer"].split()) >= 3 and "[1]" in out["answer"]
     assert out["citations"] and not out["abstained"]
     assert "index" in done.stderr.lower()  # the progress line of the index it had to build
+
+
+def test_a_missing_module_is_the_machines_fault_not_the_builds(tmp_path):
+    proof = lb.prove(
+        tmp_path / "m.gguf", python=_fake_python(tmp_path, "echo \"ModuleNotFoundError: No module named 'diskcache'\" >&2; exit 1")
+    )
+    assert not proof.ok and proof.environment
+    rec = Recorder([proof])
+    with pytest.raises(RuntimeError, match="diskcache"):
+        _choose(tmp_path / "cache", rec, [])
+    assert list((tmp_path / "cache" / "fast").glob("*.whl")), "the wheel is kept"
+    assert not (tmp_path / "cache" / "fast" / "proof.json").exists(), "and no failure is recorded"
+    broken = lb.prove(
+        tmp_path / "m.gguf",
+        python=_fake_python(tmp_path, "echo \"ModuleNotFoundError: No module named 'llama_cpp.llama_cpp'\" >&2; exit 1"),
+    )
+    assert not broken.ok and not broken.environment
