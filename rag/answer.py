@@ -93,7 +93,7 @@ def answer(
     attributions = [attribute(c, candidates, verifier) for c in drafted if responsive(c, standalone)]
     if drafted:
         attributions = with_extracted_answer(attributions, standalone, evidence)
-    if not disagree:  # compare what each article says in the frame of the answer's own claim
+    if not disagree and cfg.compare_articles:  # each article's value in the frame of the answer's own claim
         verified = [(a.claim, a.sentences) for a in attributions if a.support.supported]
         found, versions_found = versions(verified, [h.sentence for h in r.pool], engine.embedder, standalone)
         if found is not None:

@@ -37,6 +37,7 @@ class Config:
     top_k: int = 8
     prompt_sentences: int = 6  # of the top_k evidence sentences, how many the model reads (fewer: faster first token)
     per_article: int = 3
+    compare_articles: bool = False  # rag/compare.py: measured to add false conflicts without surfacing more (README)
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_similarity: float = 0.3  # below this best cosine, the corpus has nothing on the question
     max_question_chars: int = 2000
@@ -70,6 +71,13 @@ class Config:
 
 
 def _coerce(name: str, raw: Any, typ: Any) -> Any:
+    if str(typ) in ("bool", "<class 'bool'>"):
+        word = str(raw).strip().lower()
+        if word in ("1", "true", "yes", "on"):
+            return True
+        if word in ("0", "false", "no", "off"):
+            return False
+        raise RagError(f"config {name}: {raw!r} is not true or false")
     t = typ if isinstance(typ, type) else {"Path": Path, "str": str, "int": int, "float": float}.get(str(typ), str)
     try:
         if t is Path:

@@ -65,3 +65,24 @@ def test_a_named_count_needs_the_same_name_and_the_asked_outcome(real_embedder):
     dead = sent("d", 0, "The quake killed 150 people in the valley.")
     slot, _ = versions([("The quake injured 140 people in the valley.", (hurt,))], [hurt, dead], real_embedder, "How many were hurt?")
     assert slot is None
+
+
+def test_the_answer_path_compares_articles_only_when_asked(tmp_path, real_embedder):
+    from conftest import ScriptedGenerator, make_engine
+
+    from rag.answer import answer
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "date 2024-05-01\nHotel siege\n\nThree gunmen stormed the Grand Palm hotel on Monday night, police said.\n"
+    )
+    (corpus / "b.txt").write_text(
+        "date 2024-05-02\nSiege ends\n\nFive attackers entered the Grand Palm hotel through the kitchen, a witness said.\n"
+    )
+    draft = "Three gunmen stormed the Grand Palm hotel."
+    for on in (True, False):
+        e = make_engine(corpus, tmp_path / f"d{on}", real_embedder, ScriptedGenerator([draft]), compare_articles=on)
+        a = answer("How many men took part in the siege of the hotel?", e)
+        values = {v.value for c in a.conflicts for v in c.versions}
+        assert (values >= {"3", "5"}) == on, (on, a.answer)
