@@ -157,16 +157,22 @@ def role_swap(claim: str, evidence: str) -> str:
         return ""
     ev_words = {w for r in ev for _, ws in r.roles for w in ws} | _lemmas(evidence)
     for c in relations(claim):
-        for e in ev:
-            if e.verb != c.verb:
-                continue
-            for slot, words in c.roles:
-                theirs = e.slot(slot)
-                if not theirs or words & theirs:
-                    continue
-                moved = words & ev_words
-                if moved:
-                    return f"roles differ around '{c.verb}': {', '.join(sorted(moved))} fills its {slot} in the claim, not in the evidence"
+        same_verb = [e for e in ev if e.verb == c.verb]
+        clashes = [clash for e in same_verb if (clash := _clash(c, e, ev_words))]
+        if same_verb and len(clashes) == len(same_verb):  # no use of the verb in the evidence fits
+            return clashes[0]
+    return ""
+
+
+def _clash(c: Relation, e: Relation, ev_words: set[str]) -> str:
+    """What differs between a claim's use of a verb and one use of it in the evidence ('' if none)."""
+    for slot, words in c.roles:
+        theirs = e.slot(slot)
+        if not theirs or words & theirs:
+            continue
+        moved = words & ev_words
+        if moved:
+            return f"roles differ around '{c.verb}': {', '.join(sorted(moved))} fills its {slot} in the claim, not in the evidence"
     return ""
 
 

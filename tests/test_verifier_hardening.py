@@ -72,3 +72,23 @@ def test_support_comes_from_one_sentence_or_its_neighbour_never_a_stitch():
     ]
     joined = attribute("The Old Mill bakery, owned by the Ruiz family since 1961, was destroyed by a fire on Tuesday.", near, v)
     assert joined.support.supported and len(joined.sentences) == 2
+
+
+def test_every_corpus_sentence_supports_itself():
+    """Oracle: a claim that is a sentence of the evidence, word for word, always passes the hard
+    checks (a sentence using one verb twice once failed its own role check)."""
+    from pathlib import Path
+
+    from index.sentences import split_sentences
+
+    root = Path(__file__).resolve().parent.parent
+    failures = []
+    for path in sorted([*(root / "corpus").glob("*.txt"), *(root / "evals").glob("corpus_*/*.txt")]):
+        text = path.read_text(encoding="utf-8")
+        for start, end in split_sentences(text):
+            s = " ".join(text[start:end].split())
+            if len(s.split()) >= 4:
+                ok, reason = hard_checks(s, s)
+                if not ok:
+                    failures.append(f"{path.name}: {reason}: {s[:80]}")
+    assert not failures, "\n".join(failures[:10])
