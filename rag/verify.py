@@ -153,11 +153,11 @@ def _window_tokens(text: str, start: int, end: int, before: int, after: int) -> 
     return _content(" ".join(left + right))
 
 
-def _governs(pattern: re.Pattern[str], evidence: str, claim: str) -> bool:
-    """Whether a match of `pattern` in the evidence governs words of the claim (within six words)."""
+def _governs(pattern: re.Pattern[str], evidence: str, claim: str, within: int = 6) -> bool:
+    """Whether a match of `pattern` in the evidence governs words of the claim (within `within` words)."""
     claim_words = _content(claim)
     for m in pattern.finditer(evidence):
-        scope = " ".join(evidence[m.end() :].split()[:6])
+        scope = " ".join(evidence[m.end() :].split()[:within])
         if _content(scope) & claim_words:
             return True
     return False
@@ -166,12 +166,7 @@ def _governs(pattern: re.Pattern[str], evidence: str, claim: str) -> bool:
 def _negates_claim(evidence: str, claim: str) -> bool:
     """Whether a negation in the evidence governs words of the claim (within four words).
     "…equipped with weapons, but they never got the chance" does not negate "equipped"."""
-    claim_words = _content(claim)
-    for m in NEGATIONS.finditer(evidence):
-        scope = " ".join(evidence[m.end() :].split()[:4])
-        if _content(scope) & claim_words:
-            return True
-    return False
+    return _governs(NEGATIONS, evidence, claim, within=4)
 
 
 def _content(text: str) -> set[str]:
