@@ -14,7 +14,7 @@ from typing import Any
 from index.embedding import Embedder
 from index.store import Store
 from rag.citations import ABSTAIN_TEXT, assemble
-from rag.claims import Attribution, attribute, extractive_answer, says_unknown, split_claims
+from rag.claims import Attribution, attribute, extractive_answer, quoted, says_unknown, split_claims
 from rag.compare import versions
 from rag.config import Config
 from rag.conflicts import find_conflicts
@@ -75,7 +75,8 @@ def answer(
     # Values of what the question asks (a count, a colour, a time) are looked for in the wider pool,
     # and the sentences that state them join the evidence, so every version reaches the model and the answer.
     slot, mentions, disagree = find_conflicts(standalone, [h.sentence for h in r.pool], engine.embedder)
-    evidence = evidence_sentences(store, pick_evidence([h.sentence for h in r.hits], [m.sentence for m in mentions], cfg.top_k))
+    hits = by_article_first([h.sentence for h in r.hits])
+    evidence = evidence_sentences(store, pick_evidence(hits, [m.sentence for m in mentions], cfg.top_k))
     draft = ""
     shown = evidence[: cfg.prompt_sentences]  # the model reads the best few; claims are checked against all
     for piece in engine.generator.stream(answer_messages(standalone, [s.text for s in shown]), cfg.max_answer_tokens):
@@ -92,7 +93,7 @@ def answer(
     verifier = AnswersQuestion(engine.verifier, standalone)
     attributions = [attribute(c, candidates, verifier) for c in drafted if responsive(c, standalone)]
     if drafted:
-        attributions = with_extracted_answer(attributions, standalone, evidence)
+        attributions = with_extracted_answer(with_quotes(attributions, standalone, evidence), standalone, evidence)
     if not disagree and cfg.compare_articles:  # each article's value in the frame of the answer's own claim
         verified = [(a.claim, a.sentences) for a in attributions if a.support.supported]
         found, versions_found = versions(verified, [h.sentence for h in r.pool], engine.embedder, standalone)
@@ -124,6 +125,20 @@ def responsive(claim: str, question: str) -> bool:
     return any(k not in ("time", "duration", "age") or has_type(claim, k) for k in kinds)
 
 
+def with_quotes(attributions: list[Attribution], question: str, evidence: list[Sentence]) -> list[Attribution]:
+    """A claim the verifier rejects is replaced by the evidence sentence that states what it
+    adds (`rag.claims.quoted`), unless an answer sentence already cites that sentence."""
+    cited = {s.id for a in attributions if a.support.supported for s in a.sentences}
+    out = []
+    for a in attributions:
+        s = None if a.support.supported else quoted(a.claim, question, evidence)
+        if s is not None and s.id not in cited:
+            cited.add(s.id)
+            a = Attribution(s.text, (s,), Support(True, 1.0, "quoted: the article's own sentence, for a draft claim not verified as worded"))
+        out.append(a)
+    return out
+
+
 def with_extracted_answer(attributions: list[Attribution], question: str, evidence: list[Sentence]) -> list[Attribution]:
     """When a where/when/how-long question's verified claims hold no place or time at all,
     the evidence sentence that answers it best leads the answer (it is its own citation)."""
@@ -132,6 +147,15 @@ def with_extracted_answer(attributions: list[Attribution], question: str, eviden
         return attributions
     best = extractive_answer(question, evidence, lambda t: has_type(t, kind))
     return attributions if best is None else [Attribution(best.text, (best,), Support(True, 1.0, "extracted")), *attributions]
+
+
+def by_article_first(hits: list[Sentence]) -> list[Sentence]:
+    """Each article's best hit first (in rank order), then the rest in rank order: the few
+    excerpts the model reads hold every article's own account, so a version told by only one
+    article reaches the answer whatever words the question used."""
+    seen: set[str] = set()
+    firsts = [s for s in hits if not (s.article_id in seen or seen.add(s.article_id))]
+    return list(dict.fromkeys(firsts + hits))
 
 
 def pick_evidence(hits: list[Sentence], slot_sentences: list[Sentence], limit: int) -> list[Sentence]:

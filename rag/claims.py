@@ -90,3 +90,37 @@ def extractive_answer(question: str, evidence: list[Sentence], has_kind) -> Sent
             if cov >= best_cov and (best is None or cov > best_cov):
                 best, best_cov = s, cov
     return best
+
+
+def quoted(claim: str, question: str, evidence: list[Sentence], min_cover: float = 0.66) -> Sentence | None:
+    """The evidence sentence that states what an unverified claim adds to the question, or None.
+
+    A paraphrase the verifier cannot confirm is not shown; the article's own sentence can be,
+    when it holds at least `min_cover` (two in three) of the claim's new content words (those the
+    question does not already give; all its words when a figure is all it adds) and every number
+    and name the claim adds. The answer then quotes
+    that sentence, which is its own citation: grounded by construction, whatever the wording."""
+    from rag.numbers import find_numbers, same_number
+    from rag.verify import _content, _name_found, names_in
+
+    asked = find_numbers(question)
+    numbers = [n for n in find_numbers(claim) if not any(same_number(n, q) for q in asked)]
+    names = [n for n in names_in(claim) if n.lower() not in question.lower()]
+    new = _content(claim) - _content(question) - LIGHT_WORDS
+    if not new and numbers:  # "The death toll is 143": the figure is all it adds; its words must be there too
+        new = _content(claim) - LIGHT_WORDS
+    if not new:
+        return None
+    best, best_cov = None, min_cover
+    for s in evidence:
+        cov = len(new & _content(s.text)) / len(new)
+        if cov < best_cov or (best is not None and cov == best_cov):
+            continue
+        have = find_numbers(s.text)
+        if not all(any(same_number(n, h) for h in have) for n in numbers):
+            continue
+        words = {w.lower().strip("’'") for w in re.findall(r"[\w’'-]+", s.text)}
+        words |= {p for w in list(words) for p in w.split("-")}
+        if all(_name_found(n, words) for n in names):
+            best, best_cov = s, cov
+    return best

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.conflicts import _HEDGE, Mention, Slot
+from rag.conflicts import _HEDGE, OUTCOMES, Mention, Slot
 from rag.numbers import Number, find_numbers
 from rag.types import Sentence
 from rag.verify import COLOURS, names_in
@@ -32,15 +32,6 @@ from rag.verify import COLOURS, names_in
 _COLOUR = re.compile(r"\b(" + "|".join(COLOURS) + r")\b", re.IGNORECASE)
 _CLOCK_ANY = re.compile(r"\b(\d{1,2}(?:[:.]\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.)|(?:[01]?\d|2[0-3]):[0-5]\d)(?![\w:])", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[,;:()—–]|\b(?:while|whereas|but|and|which|who|according)\b", re.IGNORECASE)
-# What happened to the people a figure counts. Sentence embeddings put "killed" and "injured"
-# side by side; news copy never does, so a figure of one outcome is not a version of another.
-OUTCOMES = {
-    "dead": re.compile(r"\b(kill|dead|die|died|death|toll|fatalit|lives|bodies|body)", re.IGNORECASE),
-    "hurt": re.compile(r"\b(injur|wound|hurt|hospitali[sz]|treated)", re.IGNORECASE),
-    "missing": re.compile(r"\b(missing|unaccounted)", re.IGNORECASE),
-    "held": re.compile(r"\b(arrest|detain|custody|charged)", re.IGNORECASE),
-    "saved": re.compile(r"\b(rescu|surviv|evacuat|saved)", re.IGNORECASE),
-}
 
 
 @dataclass(frozen=True)

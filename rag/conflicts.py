@@ -37,6 +37,16 @@ _QUALIFIER = re.compile(r"(at least|up to|over|more than|around|about|nearly|alm
 _HEDGE = re.compile(
     r"\b(could be|may have|might|allegedly|unconfirmed|early reports?|initial reports?|sources said|it is possible)\b", re.IGNORECASE
 )
+# What happened to the people a figure counts. Sentence embeddings put "killed" and "injured"
+# side by side; news copy never does, so a figure of one outcome is not a version of another.
+OUTCOMES = {
+    "dead": re.compile(r"\b(kill|dead|die|died|death|toll|fatalit|lives|bodies|body)", re.IGNORECASE),
+    "hurt": re.compile(r"\b(injur|wound|hurt|hospitali[sz]|treated)", re.IGNORECASE),
+    "missing": re.compile(r"\b(missing|unaccounted)", re.IGNORECASE),
+    "held": re.compile(r"\b(arrest|detain|custody|charged)", re.IGNORECASE),
+    "saved": re.compile(r"\b(rescu|surviv|evacuat|saved)", re.IGNORECASE),
+}
+_TOLL_Q = re.compile(r"\b(?:(?:death|casualty)\s+toll|toll)\b", re.IGNORECASE)
 _CLOCK = re.compile(r"\b(\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.))", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 STOP_NOUNS = {
@@ -137,20 +147,28 @@ def question_slot(question: str) -> Slot | None:
                 verb = cand if re.fullmatch(r"[a-z]+(?:ed|en|wn|t)", cand) and cand not in ("involved", "present") else ""
                 break
             if len(noun_words) >= 3 or (noun_words and re.fullmatch(r"[a-z]+ed", w.lower())):
-                if re.fullmatch(r"[a-z]+ed", w.lower()) and not verb:
-                    pass
+                if re.fullmatch(r"[a-z]+ed", w.lower()) and _outcomes_of(w):
+                    verb = w.lower()  # "how many people injured": an outcome right after the noun is what happened to them
                 break
             noun_words.append(w)
         noun = " ".join(w for w in noun_words if w.lower() not in STOP_NOUNS)
         topic = "the number of " + (f"{noun} {verb}".strip() if noun else (f"people {verb}" if verb else "them"))
-        context = frozenset(tokens(q)) - frozenset(tokens(f"{noun} {verb} " + " ".join(QUESTION_WORDS)))
+        # Context is what the count is about ("in the building"), not how the question says it
+        # happened: its verbs ("stormed", "involved") are left out.
+        verbs = " ".join(w for w in words if re.fullmatch(r"[a-z]+(?:ed|en|wn)", w.lower()))
+        context = frozenset(tokens(q)) - frozenset(tokens(f"{noun} {verb} {verbs} " + " ".join(QUESTION_WORDS)))
         context = context - frozenset(tokens(m.string[: m.start()]))  # words before "how many" are framing
         return Slot("count", noun.lower(), verb, topic, context)
-    if _COLOUR_Q.search(q):
-        words = [
-            w for w in _WORD.findall(q) if w.lower() not in STOP_NOUNS and not _COLOUR_Q.fullmatch(w) and w.lower() not in ("what", "which")
-        ]
-        noun = words[-1].lower() if words else ""
+    if _TOLL_Q.search(q):  # "what is the death toll": a count of the dead, whatever the wording
+        context = frozenset(tokens(q)) - frozenset(tokens("death casualty toll people killed " + " ".join(QUESTION_WORDS)))
+        return Slot("count", "people", "killed", "the death toll", context)
+    m = _COLOUR_Q.search(q)
+    if m:
+        # The thing coloured: the first content word after "colour" ("what colour was the car the
+        # attackers used" → car), else the last one before it ("the car was what colour").
+        content = lambda ws: [w for w in ws if w.lower() not in STOP_NOUNS | _AUX_WORDS | {"what", "which"}]  # noqa: E731
+        after, before = content(_WORD.findall(q[m.end() :])), content(_WORD.findall(q[: m.start()]))
+        noun = (after[0] if after else before[-1] if before else "").lower()
         return Slot("colour", noun, "", f"the colour of the {noun}" if noun else "the colour")
     if _TIME_Q.search(q):
         return Slot("time", "", "", "the time")
@@ -163,6 +181,14 @@ class _Similar:
     def __init__(self, embedder):
         self.embedder = embedder
         self.cache: dict[str, np.ndarray] = {}
+        self.recording = False  # True: note the phrases asked about and call everything similar
+        self.pending: set[str] = set()
+
+    def embed_pending(self) -> None:
+        todo = sorted(p for p in self.pending if p not in self.cache)
+        if todo:
+            self.cache.update(zip(todo, self.embedder.embed(todo), strict=True))
+        self.pending.clear()
 
     def vec(self, text: str) -> np.ndarray:
         key = text.lower()
@@ -173,6 +199,9 @@ class _Similar:
     def best(self, target: str, phrases: list[str]) -> float:
         if not phrases:
             return 0.0
+        if self.recording:
+            self.pending.update([target.lower(), *(p.lower() for p in phrases)])
+            return 1.0
         missing = [p.lower() for p in phrases if p.lower() not in self.cache]
         if missing:
             for p, v in zip(missing, self.embedder.embed(missing), strict=True):
@@ -214,13 +243,28 @@ def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, ver
         nxt = next((m.start for m in find_numbers(clause)), None)
         clause = clause[:nxt] if nxt is not None else clause  # the next number starts another phrase
         words = _WORD.findall(clause)[:12]
-        if not words:
-            continue
-        if slot.verb:
-            if sim.best(slot.verb, words) < verb_min:
+        before_clause = _BOUNDARY.split(text[: n.start])[-1]
+        earlier = find_numbers(before_clause)
+        before = _WORD.findall(before_clause[earlier[-1].end :] if earlier else before_clause)[-10:]
+        wanted = _outcomes_of(slot.verb)
+        near = _nearest_outcome(before, words[:4]) if wanted else None
+        if slot.verb and near is not None:
+            # "the death toll rose to 103", "killed 84 people", "six were injured": the outcome word
+            # nearest the figure says what it counts; one of another outcome is another count.
+            if near[0] not in wanted:
+                continue
+            lead = _phrases(words)
+            if lead:
+                noun_ok = not slot.noun or sim.best(slot.noun, lead) >= noun_min - 0.05 or (near[1] and _outcomes_of(lead[0]) == wanted)
+            else:  # "rose to 103 on Thursday": what is counted was named before the figure
+                noun_ok = not slot.noun or slot.noun in _GENERIC or sim.best(slot.noun, [" ".join(before)]) >= noun_min - 0.05
+        elif slot.verb:
+            if not words or sim.best(slot.verb, words) < verb_min:
                 continue
             # "six injured": the verb is the head; otherwise the noun must match, a little looser.
             noun_ok = not slot.noun or words[0].lower() == slot.verb or sim.best(slot.noun, _phrases(words)) >= noun_min - 0.05
+        elif not words:
+            continue
         else:
             noun_ok = bool(slot.noun) and sim.best(slot.noun, _phrases(words)) >= noun_min
             if noun_ok and (_PASSIVE.search(clause) or re.search(r"\b[a-z]+ed\s+$", text[: n.start])):
@@ -231,6 +275,31 @@ def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, ver
         shown = (qual.group(1).lower() + " " if qual else "") + n.text
         out.append(Mention(n.label, shown, s, bool(_HEDGE.search(text))))
     return out
+
+
+_GENERIC = {"people", "persons", "person", "individuals", "victims"}
+
+
+def _outcomes_of(text: str) -> set[str]:
+    return {name for name, pattern in OUTCOMES.items() if pattern.search(text)} if text else set()
+
+
+def _nearest_outcome(before: list[str], after: list[str]) -> tuple[str, bool] | None:
+    """The outcome (dead, hurt, …) named by the word nearest a figure, within a few words before
+    it (ten) or after it (four), and whether that word comes after it; None when none is near."""
+    best: tuple[int, str, bool] | None = None
+    for dist, w in enumerate(reversed(before), start=1):
+        kinds = _outcomes_of(w)
+        if kinds and (best is None or dist < best[0]):
+            best = (dist, sorted(kinds)[0], False)
+            break
+    for dist, w in enumerate(after, start=1):
+        kinds = _outcomes_of(w)
+        if kinds:
+            if best is None or dist <= best[0]:
+                best = (dist, sorted(kinds)[0], True)
+            break
+    return None if best is None else (best[1], best[2])
 
 
 def _colour_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float) -> list[Mention]:
@@ -265,13 +334,20 @@ def find_conflicts(
     # Context words that most sentences share ("Karachi", "police") say nothing; keep the rarer ones.
     df = {t: sum(t in set(tokens(s.text)) for s in evidence) for t in slot.context}
     context = frozenset(t for t, n in df.items() if n <= 0.4 * len(evidence))
-    for s in evidence:
-        if slot.kind == "count":
-            mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context)
-        elif slot.kind == "colour":
-            mentions += _colour_mentions(slot, s, sim, noun_min)
-        else:
-            mentions += _time_mentions(s)
+    # A first pass that accepts every phrase only lists the phrases to compare, so they are
+    # embedded in one batch (about ten times faster than one call each); the second pass decides.
+    for recording in (True, False):
+        sim.recording = recording
+        mentions = []
+        for s in evidence:
+            if slot.kind == "count":
+                mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context)
+            elif slot.kind == "colour":
+                mentions += _colour_mentions(slot, s, sim, noun_min)
+            else:
+                mentions += _time_mentions(s)
+        if recording:
+            sim.embed_pending()
     by_value: OrderedDict[str, set[str]] = OrderedDict()
     for m in mentions:
         by_value.setdefault(m.value, set()).add(m.sentence.article_id)

@@ -7,7 +7,7 @@ previous question (its names and content words) is appended as context. A questi
 stands on its own is used as it is.
 
 >>> standalone_question("And how many were injured?", ["How many attackers stormed the Karachi Police Office?"])
-'And how many were injured? (about: Karachi Police Office)'
+'And how many were injured? (about: attackers stormed Karachi Police Office)'
 """
 
 from __future__ import annotations
@@ -21,17 +21,27 @@ _LEANS = re.compile(
 )
 
 
+_NOT_SUBJECT = frozenset(
+    "what when where which there were many much does about have with from that this they them their into after before"
+    " said says tell told know".split()
+)
+
+
 def _subject(question: str) -> str:
+    """The names of a question (after its first word) and its other content words, in order:
+    "How many gunmen stormed the Karachi Police Office?" → "gunmen stormed Karachi Police Office"."""
     body = question.split(" ", 1)[1] if " " in question else ""
     names = re.findall(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*", body)
-    if names:
-        return " ".join(dict.fromkeys(names))
-    words = [
-        w
-        for w in re.findall(r"[A-Za-z]+", question)
-        if len(w) > 3 and w.lower() not in {"what", "when", "where", "which", "there", "were", "many", "much", "does", "about"}
-    ]
-    return " ".join(words[-4:])
+    in_names = {w.lower() for n in names for w in n.split()}
+    words = [w for w in re.findall(r"[A-Za-z][\w’'-]*", body) if len(w) > 3 and w.lower() not in _NOT_SUBJECT]
+    out: list[str] = []
+    for w in words:
+        name = next((n for n in names if n.split()[0] == w), None)
+        if name:
+            out.append(name)
+        elif w.lower() not in in_names:
+            out.append(w)
+    return " ".join(dict.fromkeys(out))
 
 
 def standalone_question(question: str, history: Sequence[str]) -> str:

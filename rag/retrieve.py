@@ -39,22 +39,27 @@ _PERSON = re.compile(
 )
 
 
+_ASKS = [
+    ("age", re.compile(r"\bhow old\b|\bwhat age\b")),
+    ("count", re.compile(r"\bhow (?:many|much)\b|\bnumber of\b")),
+    ("duration", re.compile(r"\bhow long\b")),
+    ("time", re.compile(r"\bwhen\b|\bwhat time\b|\bwhat day\b|\bwhat date\b")),
+    ("place", re.compile(r"\bwhere\b")),
+    ("person", re.compile(r"\bwho\b|\bwhose\b")),
+    (None, re.compile(r"\b(?:what|which|why|how)\b")),
+]
+
+
 def answer_type(question: str) -> str | None:
-    """The kind of answer a question wants, from its wh-word: age, count, duration, time, place or person."""
+    """The kind of answer a question wants: age, count or duration wherever asked, else time, place
+    or person by the first wh-word. A later one belongs to a clause ("what was the name of the man who said…
+    when his house fell" asks for a name, not a time or a person)."""
     q = question.lower()
-    if re.search(r"\bhow old\b|\bwhat age\b", q):
-        return "age"
-    if re.search(r"\bhow (many|much)\b|\bnumber of\b", q):
-        return "count"
-    if re.search(r"\bhow long\b", q):
-        return "duration"
-    if re.search(r"\bwhen\b|\bwhat time\b|\bwhat day\b|\bwhat date\b", q):
-        return "time"
-    if re.search(r"\bwhere\b", q):
-        return "place"
-    if re.search(r"\bwho\b|\bwhose\b", q):
-        return "person"
-    return None
+    for kind, pattern in _ASKS[:3]:  # "how many", "how old", "how long" ask what they say wherever they are
+        if pattern.search(q):
+            return kind
+    found = [(m.start(), -len(m.group(0)), kind) for kind, pattern in _ASKS[3:] if (m := pattern.search(q))]
+    return min(found, key=lambda f: f[:2])[2] if found else None
 
 
 def has_type(text: str, kind: str | None) -> bool:

@@ -86,3 +86,23 @@ def test_the_answer_path_compares_articles_only_when_asked(tmp_path, real_embedd
         a = answer("How many men took part in the siege of the hotel?", e)
         values = {v.value for c in a.conflicts for v in c.versions}
         assert (values >= {"3", "5"}) == on, (on, a.answer)
+
+
+def test_a_figure_is_counted_by_the_outcome_word_nearest_it(real_embedder):
+    """The toll named before its figure ("rose to 103"), the verb before its object ("killed 84
+    people"), and a figure of another outcome in the same sentence ("injured 211") is not a toll."""
+    from rag.conflicts import find_conflicts
+
+    pool = [
+        sent("a", 0, "The death toll from the twin blasts in Veldor rose to 103 on Thursday."),
+        sent("b", 0, "The twin blasts in Veldor killed 84 people and injured 211, the health ministry said."),
+        sent("c", 0, "Officials said 95 people were killed in the Veldor blasts."),
+        sent("d", 0, "Six people have been injured in a separate crash near Veldor."),
+    ]
+    for q in ("How many people were killed in the Veldor blasts?", "What is the death toll from the Veldor blasts?"):
+        slot, mentions, disagree = find_conflicts(q, pool, real_embedder)
+        assert slot is not None and slot.kind == "count", q
+        assert {m.value for m in mentions} == {"103", "84", "95"}, q
+        assert disagree
+    slot, mentions, _ = find_conflicts("How many people were injured in the Veldor blasts?", pool, real_embedder)
+    assert {m.value for m in mentions} >= {"211"} and not {m.value for m in mentions} & {"103", "84", "95"}

@@ -1,0 +1,84 @@
+"""An unverified paraphrase is never shown; the article's own sentence can be (rag.claims.quoted),
+and the model reads every article's best excerpt (rag.answer.by_article_first)."""
+
+from conftest import ScriptedGenerator, make_engine
+
+from rag.answer import answer, by_article_first
+from rag.claims import quoted
+from rag.types import Sentence
+
+
+def sent(article: str, n: int, text: str) -> Sentence:
+    return Sentence(id=f"{article}#{n}", article_id=article, n=n, start=0, end=len(text), text=text)
+
+
+EVIDENCE = [
+    sent("a", 0, "A fire broke out at the Linden textile mill in Aldport on Monday night."),
+    sent("a", 1, "Three workers were injured, the fire service said."),
+    sent("b", 0, "The owner of the Linden mill, Maria Kovacs, said the dye house was destroyed."),
+    sent("c", 0, "President Ilse Brandt spoke at Harwick Castle in the north on Tuesday."),
+]
+
+
+def test_the_sentence_that_states_what_the_claim_adds_is_quoted():
+    s = quoted("Brandt was speaking at Harwick Castle, in the north.", "Where did Ilse Brandt speak?", EVIDENCE)
+    assert s is EVIDENCE[3]
+
+
+def test_names_and_numbers_the_question_gives_are_not_required_again():
+    s = quoted("The two who spoke were the owner of the Linden mill, Maria Kovacs.", "Who were the two who spoke?", EVIDENCE)
+    assert s is EVIDENCE[2]
+
+
+def test_a_number_or_name_the_claim_adds_must_be_in_the_quoted_sentence():
+    assert quoted("Five workers were injured, the fire service said.", "How many were hurt?", EVIDENCE) is None
+    assert quoted("Owner Lena Varga said the dye house was destroyed.", "What was destroyed?", EVIDENCE) is None
+
+
+def test_words_gathered_from_two_sentences_are_not_one_quote():
+    # Half the claim's new words come from each of two sentences: no single sentence states it.
+    stitched = "The fire service said Maria Kovacs destroyed the dye house on Monday night."
+    assert quoted(stitched, "What happened at the mill?", EVIDENCE) is None
+
+
+def test_each_articles_best_hit_comes_first():
+    hits = [sent("a", 1, "x"), sent("a", 2, "y"), sent("b", 5, "z"), sent("a", 3, "w"), sent("c", 0, "v")]
+    assert [s.id for s in by_article_first(hits)] == ["a#1", "b#5", "c#0", "a#2", "a#3"]
+
+
+HEDGED = """Cause of mill fire
+
+Fire officers said the blaze could have been started by a faulty heater in the dye house.
+The mill will stay closed for a week.
+"""
+
+
+def test_a_hedged_fact_stated_as_certain_is_answered_with_the_hedged_sentence(tmp_path, real_embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "h.txt").write_text(HEDGED)
+    draft = "A faulty heater in the dye house started the blaze."
+    e = make_engine(corpus, tmp_path / "data", real_embedder, ScriptedGenerator([draft]))
+    a = answer("What started the mill fire?", e)
+    assert not a.abstained
+    assert draft.rstrip(".") not in a.answer, "the unverified wording is not shown"
+    assert "could have been started by a faulty heater" in a.answer
+    c = a.citations[0]
+    assert e.store.articles[c.source].text[c.start : c.end] == c.quote and "could have been" in c.quote
+
+
+def test_a_claim_that_adds_only_a_figure_is_quoted_where_the_figure_and_its_words_are():
+    evidence = [sent("a", 0, "The toll from the Veldor quake rose to 143 on Sunday, police said."), *EVIDENCE]
+    assert quoted("The death toll from the quake is 143.", "What is the death toll from the quake?", evidence) is evidence[0]
+    assert quoted("The death toll from the quake is 150.", "What is the death toll from the quake?", evidence) is None
+
+
+def test_a_wh_word_inside_a_clause_does_not_set_the_kind_of_answer():
+    from rag.answer import responsive
+    from rag.retrieve import answer_type
+
+    q = "What was the name of the worker who said the roof fell when the fire spread?"
+    assert answer_type(q) is None
+    assert responsive("Tomas Rehn.", q), "a bare name answers a what-was-the-name question"
+    assert answer_type("When did the roof fall, and who saw it?") == "time"
+    assert answer_type("What is the number of workers who were hurt when it fell?") == "count"
