@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 SUFFIXES = (".txt", ".md", ".html", ".htm")
 _DATE = re.compile(r"\b(?:date[:\s]+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b", re.IGNORECASE)
 _DATE_LINE = re.compile(r"^\s*date[:\s]+(?:19|20)\d\d-[01]\d-[0-3]\d\s*", re.IGNORECASE)
-_TAG = re.compile(r"<script.*?</script>|<style.*?</style>|<!--.*?-->|<[^>]+>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^<>]+>")
+_BLOCKS = (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"))  # dropped whole, with their content
 _HTML_TITLE = re.compile(r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.IGNORECASE | re.DOTALL)
 
 
@@ -43,7 +44,25 @@ def _blank_tags(html: str) -> str:
         fill = "\n" if re.match(r"</?(p|div|h\d|li|br|tr|article|section)\b", s, re.IGNORECASE) else " "
         return fill + " " * (len(s) - 1)
 
-    return _TAG.sub(blank, html)
+    return _TAG.sub(blank, _blank_blocks(html))
+
+
+def _blank_blocks(html: str) -> str:
+    """Scripts, styles and comments blanked (length kept), in one pass: an opener without its
+    closer blanks to the end (a regex looking for the closer from every opener was quadratic)."""
+    low, out, i = html.lower(), [], 0
+    while (j := low.find("<", i)) >= 0:
+        block = next(((o, c) for o, c in _BLOCKS if low.startswith(o, j)), None)
+        if block is None:
+            out.append(html[i : j + 1])
+            i = j + 1
+            continue
+        k = low.find(block[1], j + len(block[0]))
+        end = len(html) if k < 0 else k + len(block[1])
+        out.append(html[i:j] + "".join(ch if ch == "\n" else " " for ch in html[j:end]))
+        i = end
+    out.append(html[i:])
+    return "".join(out)
 
 
 def _title(text: str, raw: str, suffix: str) -> str:

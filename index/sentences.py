@@ -29,8 +29,11 @@ _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 
 def _is_abbreviation(line: str, dot: int) -> bool:
     """True when the period at `line[dot]` closes an abbreviation or an initial."""
-    m = _WORD_BEFORE.search(line, 0, dot)
-    if not m:
+    # Only the word right before the period matters: look back a bounded stretch (searching
+    # from the start of the line for every period made a long line quadratic).
+    window = max(0, dot - 64)
+    m = _WORD_BEFORE.search(line, window, dot)
+    if not m or (m.start() == window and window > 0 and line[window - 1].isalpha()):
         return False
     word = m.group(1).lower().rstrip(".")
     if word in ABBREVIATIONS:
@@ -62,12 +65,29 @@ def _split_line(line: str, offset: int) -> list[tuple[int, int]]:
     return out
 
 
+MAX_SENTENCE_CHARS = 1000  # longer runs without a sentence end are cut at a space (no real sentence is this long)
+
+
+def _capped(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    out = []
+    while end - start > MAX_SENTENCE_CHARS:
+        cut = text.rfind(" ", start + MAX_SENTENCE_CHARS // 2, start + MAX_SENTENCE_CHARS)
+        cut = cut if cut > start else start + MAX_SENTENCE_CHARS
+        out.append((start, len(text[start:cut].rstrip()) + start))
+        start = cut + len(text[cut:end]) - len(text[cut:end].lstrip())
+    if end > start:
+        out.append((start, end))
+    return out
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Split `text` into sentence spans; every span slices back to a trimmed sentence."""
+    """Split `text` into sentence spans; every span slices back to a trimmed sentence of at
+    most MAX_SENTENCE_CHARS characters."""
     spans: list[tuple[int, int]] = []
     pos = 0
     for line in text.splitlines(keepends=True):
         if line.strip():
-            spans.extend(_split_line(line, pos))
+            for s, e in _split_line(line, pos):
+                spans.extend(_capped(text, s, e))
         pos += len(line)
     return spans

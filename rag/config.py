@@ -82,6 +82,8 @@ def _coerce(name: str, raw: Any, typ: Any) -> Any:
     try:
         if t is Path:
             return Path(str(raw)).expanduser()
+        if t in (int, float) and (isinstance(raw, bool) or (t is int and isinstance(raw, float) and not raw.is_integer())):
+            raise ValueError(raw)  # `port = true` is not 1, `top_k = 3.9` is not 3
         return t(raw)
     except (TypeError, ValueError):
         raise RagError(f"config {name}: {raw!r} is not a valid {getattr(t, '__name__', t)}") from None

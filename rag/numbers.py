@@ -55,10 +55,12 @@ def word_value(text: str) -> float | None:
         return 12.0
     if re.fullmatch(r"\w+ dozens?", t) and t.split()[0] in UNITS:
         return 12.0 * UNITS[t.split()[0]]
-    if re.fullmatch(r"\d+(st|nd|rd|th)", t):
+    if re.fullmatch(r"\d{1,15}(st|nd|rd|th)", t):
         return float(t[:-2])
     if re.fullmatch(_DIGIT, t):
-        return float(t.replace(",", ""))
+        digits = t.replace(",", "")
+        # A figure of more than 15 digits is no count a report gives (and would overflow to inf).
+        return float(digits) if len(digits.split(".")[0]) <= 15 else None
     if t in ORDINALS:
         return float(ORDINALS[t])
     total, current = 0, 0

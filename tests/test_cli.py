@@ -112,3 +112,15 @@ def test_real_models_answer_with_exact_citations(tmp_path):
     assert len({c["source"] for c in attackers["citations"]}) >= 2 and attackers["conflicts"]
     assert offtopic["abstained"] and not offtopic["citations"]
     assert set(where["timings_ms"]) >= {"retrieve", "first_token", "total"}
+
+
+def test_config_numbers_are_never_coerced_silently(tmp_path):
+    import pytest
+
+    from rag.config import load_config
+    from rag.errors import RagError
+
+    for key, value in (("top_k", 3.9), ("port", True), ("min_similarity", False), ("top_k", "3.9")):
+        with pytest.raises(RagError, match=f"config {key}"):
+            load_config(overrides={key: value}, env={})
+    assert load_config(overrides={"top_k": 4.0}, env={}).top_k == 4

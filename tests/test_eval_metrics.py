@@ -140,3 +140,18 @@ def test_looks_abstained():
     assert M.looks_abstained("")
     assert M.looks_abstained("I'm sorry, but I can't assist with that.")
     assert not M.looks_abstained("Three attackers came in a white car [1].")
+
+
+def test_gate_calibration_table_counts_refusals_and_stops_per_threshold():
+    from evals.calibration import table
+
+    rows = [
+        dict(answerable=True, sim=0.9, lex=1.0),
+        dict(answerable=True, sim=0.32, lex=0.6),  # a fair match sharing most words: refused from 0.35 up
+        dict(answerable=False, sim=0.1, lex=0.0),  # stopped everywhere
+        dict(answerable=False, sim=0.5, lex=0.0),  # stopped once 0.5 is below threshold + 0.15
+    ]
+    lines = {line.split(" |")[0].strip("| ").split(" ")[0]: line for line in table(rows, 0.3).splitlines()[2:]}
+    assert "| 0.000 (0) | 0.500 (1) |" in lines["0.3"] and "(current)" in lines["0.3"]
+    assert "| 0.500 (1) | 0.500 (1) |" in lines["0.35"]
+    assert "| 0.500 (1) | 1.000 (2) |" in lines["0.4"]

@@ -87,3 +87,12 @@ def test_claim_must_support_what_it_adds_to_the_question(verifier):
     assert v.support("The Karachi Police Office is located near the main arterial road of Karachi.", ev).supported
     # Without the question, the repeated words alone would have carried it.
     assert verifier.support("The Karachi Police Office is located in the Karachi Police Office building.", ev).supported
+
+
+def test_a_figure_of_hundreds_of_digits_is_not_a_count_and_breaks_nothing():
+    from rag.numbers import find_numbers
+    from rag.verify import numbers_covered
+
+    text = "The crowd numbered " + "9" * 400 + " people and 12 were hurt on the " + "7" * 500 + "th day."
+    assert [n.label for n in find_numbers(text)] == ["12"]
+    assert numbers_covered("12 were hurt.", text)[0]

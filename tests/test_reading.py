@@ -47,3 +47,16 @@ def test_empty_and_missing_folders_are_clear_errors(tmp_path):
         read_folder(tmp_path)
     with pytest.raises(RagError, match="not found"):
         read_folder(tmp_path / "nope")
+
+
+def test_scripts_styles_and_comments_are_blanked_in_one_pass_keeping_offsets():
+    from index.reading import _blank_tags
+
+    html = '<p>Hello <b>world</b></p><script>var x = "<p>";</script><!-- note --><style>a{}</style>Tail'
+    out = _blank_tags(html)
+    assert len(out) == len(html)
+    assert out.split() == ["Hello", "world", "Tail"]
+    assert out.index("Tail") == html.index("Tail")
+    # An opener without its closer hides the rest; a lone "<" run is text, not a tag.
+    assert _blank_tags("Before<script>never closed <p>x</p>").split() == ["Before"]
+    assert len(_blank_tags("<" * 50_000 + "ok")) == 50_002

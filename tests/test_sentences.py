@@ -63,3 +63,12 @@ def test_chunks_are_windows_of_whole_sentences(tmp_path):
         assert a.text[c.start : c.end] == c.text
     with pytest.raises(ValueError):
         make_chunks(a, ss, size=2, overlap=2)
+
+
+def test_a_run_without_sentence_ends_is_cut_into_pieces_that_keep_every_word():
+    from index.sentences import MAX_SENTENCE_CHARS, split_sentences
+
+    text = "Short one. " + "lorem ipsum " * 400 + "end.\n" + "x" * 2500
+    spans = split_sentences(text)
+    assert all(0 < e - s <= MAX_SENTENCE_CHARS and text[s:e] == text[s:e].strip() for s, e in spans)
+    assert "".join(text[s:e] for s, e in spans).replace(" ", "") == text.replace(" ", "").replace("\n", "")
