@@ -46,7 +46,14 @@ OUTCOMES = {
     "held": re.compile(r"\b(arrest|detain|custody|charged)", re.IGNORECASE),
     "saved": re.compile(r"\b(rescu|surviv|evacuat|saved)", re.IGNORECASE),
 }
-_TOLL_Q = re.compile(r"\b(?:(?:death|casualty)\s+toll|toll)\b", re.IGNORECASE)
+# The toll is what is asked ("what is the death toll", "how high was the toll"), not a detail
+# of another question ("which minister cut the toll").
+_TOLL_Q = re.compile(r"\b(?:what(?:\s+is|\s+was|'s)|how\s+(?:high|large|big)\s+(?:is|was))\s+the\s+(?:[a-z]+\s+){0,2}toll\b", re.IGNORECASE)
+# A figure followed by a unit measures, it does not count people or things.
+_UNIT = re.compile(
+    r"\s*(?:minutes?|hours?|days?|weeks?|months?|years?|seconds?|km|kilomet\w*|metres?|meters?|miles?|feet|foot|percent|per\s+cent|%|kg|tonnes?|tons?)\b",
+    re.IGNORECASE,
+)
 _CLOCK = re.compile(r"\b(\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.))", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 STOP_NOUNS = {
@@ -152,7 +159,8 @@ def question_slot(question: str) -> Slot | None:
                 break
             noun_words.append(w)
         noun = " ".join(w for w in noun_words if w.lower() not in STOP_NOUNS)
-        topic = "the number of " + (f"{noun} {verb}".strip() if noun else (f"people {verb}" if verb else "them"))
+        what = f"{noun} {verb}".strip() if noun else (f"people {verb}" if verb else "them")
+        topic = f"how much {what}" if re.match(r"how much\b", m.group(0), re.IGNORECASE) else f"the number of {what}"
         # Context is what the count is about ("in the building"), not how the question says it
         # happened: its verbs ("stormed", "involved") are left out.
         verbs = " ".join(w for w in words if re.fullmatch(r"[a-z]+(?:ed|en|wn)", w.lower()))
@@ -160,7 +168,7 @@ def question_slot(question: str) -> Slot | None:
         context = context - frozenset(tokens(m.string[: m.start()]))  # words before "how many" are framing
         return Slot("count", noun.lower(), verb, topic, context)
     if _TOLL_Q.search(q):  # "what is the death toll": a count of the dead, whatever the wording
-        context = frozenset(tokens(q)) - frozenset(tokens("death casualty toll people killed " + " ".join(QUESTION_WORDS)))
+        context = frozenset(tokens(q)) - frozenset(tokens("death casualty toll people killed high large big " + " ".join(QUESTION_WORDS)))
         return Slot("count", "people", "killed", "the death toll", context)
     m = _COLOUR_Q.search(q)
     if m:
@@ -170,8 +178,10 @@ def question_slot(question: str) -> Slot | None:
         after, before = content(_WORD.findall(q[m.end() :])), content(_WORD.findall(q[: m.start()]))
         noun = (after[0] if after else before[-1] if before else "").lower()
         return Slot("colour", noun, "", f"the colour of the {noun}" if noun else "the colour")
-    if _TIME_Q.search(q):
-        return Slot("time", "", "", "the time")
+    m = _TIME_Q.search(q)
+    if m:  # its other words ("the earthquake strike") say which event's time: a time of another event is not a version
+        context = frozenset(tokens(q)) - frozenset(tokens(m.group(0) + " " + " ".join(QUESTION_WORDS)))
+        return Slot("time", "", "", "the time", context)
     return None
 
 
@@ -237,6 +247,8 @@ def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, ver
         after = text[n.end :]
         if re.match(r"-\w", after) or re.match(r"\s+of\s+(?:the|them|those|whom|which|these)\b", after, re.IGNORECASE):
             continue  # "35-year-old", "two of the militants"
+        if _UNIT.match(after) and (_outcomes_of(slot.verb) or slot.noun in _GENERIC):
+            continue  # "20 minutes", "700 metres" measure: never a count of the dead or the hurt
         if n.lo == 1 and re.search(r"\b(?:the|this|that)\s+$", text[: n.start]):
             continue  # "the one killed by the Rangers" is a reference, not a count
         clause = _BOUNDARY.split(after, maxsplit=1)[0]
@@ -345,7 +357,7 @@ def find_conflicts(
             elif slot.kind == "colour":
                 mentions += _colour_mentions(slot, s, sim, noun_min)
             else:
-                mentions += _time_mentions(s)
+                mentions += _time_mentions(s) if not context or context & set(tokens(s.text)) else []
         if recording:
             sim.embed_pending()
     by_value: OrderedDict[str, set[str]] = OrderedDict()

@@ -106,3 +106,20 @@ def test_a_figure_is_counted_by_the_outcome_word_nearest_it(real_embedder):
         assert disagree
     slot, mentions, _ = find_conflicts("How many people were injured in the Veldor blasts?", pool, real_embedder)
     assert {m.value for m in mentions} >= {"211"} and not {m.value for m in mentions} & {"103", "84", "95"}
+
+
+def test_times_of_other_events_and_measures_are_not_versions(real_embedder):
+    from rag.conflicts import find_conflicts, question_slot
+
+    assert question_slot("Which minister cut the toll from 103 to 84?") is None or question_slot("Which minister cut the toll from 103 to 84?").kind != "count"
+    pool = [
+        sent("a", 0, "The earthquake struck at 11:47 pm on Friday night."),
+        sent("b", 0, "The quake struck at 11.50 pm, officials said."),
+        sent("c", 0, "Rescue teams set out at 7 am on Saturday."),
+        sent("d", 0, "The blast killed 84 people, and the second came 20 minutes later."),
+        sent("e", 0, "At least 103 people were killed in the blast."),
+    ]
+    slot, mentions, _ = find_conflicts("At what time did the earthquake strike?", pool, real_embedder)
+    assert "7am" not in {m.value for m in mentions}
+    slot, mentions, _ = find_conflicts("How many people were killed in the blast?", pool, real_embedder)
+    assert {m.value for m in mentions} == {"84", "103"}
