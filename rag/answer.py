@@ -134,7 +134,9 @@ def with_quotes(attributions: list[Attribution], question: str, evidence: list[S
         s = None if a.support.supported else quoted(a.claim, question, evidence)
         if s is not None and s.id not in cited:
             cited.add(s.id)
-            a = Attribution(s.text, (s,), Support(True, 1.0, "quoted: the article's own sentence, for a draft claim not verified as worded"))
+            a = Attribution(
+                s.text, (s,), Support(True, 1.0, "quoted: the article's own sentence, for a draft claim not verified as worded")
+            )
         out.append(a)
     return out
 
@@ -153,9 +155,10 @@ def by_article_first(hits: list[Sentence]) -> list[Sentence]:
     """Each article's best hit first (in rank order), then the rest in rank order: the few
     excerpts the model reads hold every article's own account, so a version told by only one
     article reaches the answer whatever words the question used."""
-    seen: set[str] = set()
-    firsts = [s for s in hits if not (s.article_id in seen or seen.add(s.article_id))]
-    return list(dict.fromkeys(firsts + hits))
+    firsts: dict[str, Sentence] = {}
+    for s in hits:
+        firsts.setdefault(s.article_id, s)
+    return list(dict.fromkeys([*firsts.values(), *hits]))
 
 
 def pick_evidence(hits: list[Sentence], slot_sentences: list[Sentence], limit: int) -> list[Sentence]:

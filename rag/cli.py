@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def model_flags(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--backend", choices=["bundled", "gguf", "openai"], help="generator backend (default: bundled)")
-        sp.add_argument("--profile", choices=["fast", "best"], help="bundled reader: fast (0.5B, default) or best (1.5B, slower)")
+        sp.add_argument("--profile", choices=["fast", "best"], help="bundled reader: best (1.5B, default) or fast (0.5B: quicker, weaker)")
         sp.add_argument("--model", help="GGUF file for --backend gguf")
         sp.add_argument("--llm-url", help="OpenAI-compatible base URL for --backend openai")
         sp.add_argument("--llm-model", help="model name on the server")

@@ -24,7 +24,7 @@ class Config:
     corpus: Path = ROOT / "corpus"
     data_dir: Path = ROOT / "data"
     backend: str = "bundled"  # bundled | gguf | openai
-    profile: str = "fast"  # the bundled reader: fast (Qwen2.5-Coder 0.5B) | best (1.5B, slower)
+    profile: str = "best"  # the bundled reader: best (Qwen2.5-Coder 1.5B) | fast (0.5B: faster first token, weaker answers)
     model: str = ""  # GGUF path for the gguf backend
     llm_url: str = ""  # openai backend
     llm_model: str = ""

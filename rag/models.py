@@ -83,8 +83,7 @@ def bundled_gguf(models_dir: Path, model: PackagedModel = QWEN_05B) -> Path:
         try:
             part = Path(importlib.import_module(name).get_part_path())
         except ImportError:
-            hint = "`make install`" if model is QWEN_05B else f"`make install-{model.profile}`"
-            raise RagError(f"model package {package} missing: run {hint}") from None
+            raise RagError(f"model package {package} missing: run `make install`") from None
         if not part.is_file():
             raise RagError(f"model package {package} has no data file {part.name}: reinstall it (`make install`)")
         parts.append(part)

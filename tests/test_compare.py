@@ -111,7 +111,10 @@ def test_a_figure_is_counted_by_the_outcome_word_nearest_it(real_embedder):
 def test_times_of_other_events_and_measures_are_not_versions(real_embedder):
     from rag.conflicts import find_conflicts, question_slot
 
-    assert question_slot("Which minister cut the toll from 103 to 84?") is None or question_slot("Which minister cut the toll from 103 to 84?").kind != "count"
+    assert (
+        question_slot("Which minister cut the toll from 103 to 84?") is None
+        or question_slot("Which minister cut the toll from 103 to 84?").kind != "count"
+    )
     pool = [
         sent("a", 0, "The earthquake struck at 11:47 pm on Friday night."),
         sent("b", 0, "The quake struck at 11.50 pm, officials said."),
