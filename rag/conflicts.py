@@ -26,7 +26,10 @@ from rag.types import Sentence
 from rag.verify import COLOURS
 
 _AUX = r"(?:were|was|are|is|did|do|does|have|has|had|got|been|be)"
-_COUNT_Q = re.compile(r"\b(?:how many|number of|how much)\s+(?P<rest>.*)", re.IGNORECASE)
+# "the number of X" counts; "the registration number of X", "the phone number" name an identifier.
+_COUNT_Q = re.compile(
+    r"(?:\bhow many|\bhow much|(?:^|\b(?:the|a|total|exact|overall|final|official|what|which)\s+)number of)\s+(?P<rest>.*)", re.IGNORECASE
+)
 _AUX_WORDS = {"were", "was", "are", "is", "did", "do", "does", "have", "has", "had", "got", "been", "be", "will", "would"}
 _FILLER = {"been", "there", "reportedly", "actually", "also", "all", "in", "the", "total", "eventually", "finally"}
 _COLOUR_Q = re.compile(r"\b(?:colou?r)\b", re.IGNORECASE)
@@ -159,6 +162,8 @@ def question_slot(question: str) -> Slot | None:
                 break
             noun_words.append(w)
         noun = " ".join(w for w in noun_words if w.lower() not in STOP_NOUNS)
+        if not verb and " " not in noun and _outcomes_of(noun):  # "how many died", "the number of injured"
+            noun, verb = "people", noun.lower()
         what = f"{noun} {verb}".strip() if noun else (f"people {verb}" if verb else "them")
         topic = f"how much {what}" if re.match(r"how much\b", m.group(0), re.IGNORECASE) else f"the number of {what}"
         # Context is what the count is about ("in the building"), not how the question says it

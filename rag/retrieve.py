@@ -41,7 +41,7 @@ _PERSON = re.compile(
 
 _ASKS = [
     ("age", re.compile(r"\bhow old\b|\bwhat age\b")),
-    ("count", re.compile(r"\bhow (?:many|much)\b|\bnumber of\b")),
+    ("count", re.compile(r"\bhow (?:many|much)\b|(?:^|\b(?:the|a|total|exact|overall|final|official|what|which)\s+)number of\b")),
     ("duration", re.compile(r"\bhow long\b")),
     ("time", re.compile(r"\bwhen\b|\bwhat time\b|\bwhat day\b|\bwhat date\b")),
     ("place", re.compile(r"\bwhere\b")),

@@ -126,3 +126,15 @@ def test_times_of_other_events_and_measures_are_not_versions(real_embedder):
     assert "7am" not in {m.value for m in mentions}
     slot, mentions, _ = find_conflicts("How many people were killed in the blast?", pool, real_embedder)
     assert {m.value for m in mentions} == {"84", "103"}
+
+
+def test_an_identifier_number_is_not_a_count_and_an_outcome_alone_counts_people():
+    from rag.conflicts import question_slot
+    from rag.retrieve import answer_type
+
+    for q in ("What was the registration number of the car?", "What is the phone number of the police chief?"):
+        assert question_slot(q) is None and answer_type(q) is None, q
+    slot = question_slot("How many died?")
+    assert slot is not None and (slot.noun, slot.verb) == ("people", "died")
+    slot = question_slot("What was the total number of injured?")
+    assert slot is not None and (slot.noun, slot.verb) == ("people", "injured")
