@@ -101,7 +101,7 @@ def quoted(claim: str, question: str, evidence: list[Sentence], min_cover: float
     and name the claim adds. The answer then quotes
     that sentence, which is its own citation: grounded by construction, whatever the wording."""
     from rag.numbers import find_numbers, same_number
-    from rag.verify import _content, _name_found, names_in
+    from rag.verify import _content, _name_found, name_words, names_in
 
     asked = find_numbers(question)
     numbers = [n for n in find_numbers(claim) if not any(same_number(n, q) for q in asked)]
@@ -119,8 +119,7 @@ def quoted(claim: str, question: str, evidence: list[Sentence], min_cover: float
         have = find_numbers(s.text)
         if not all(any(same_number(n, h) for h in have) for n in numbers):
             continue
-        words = {w.lower().strip("’'") for w in re.findall(r"[\w’'-]+", s.text)}
-        words |= {p for w in list(words) for p in w.split("-")}
+        words = name_words(s.text)
         if all(_name_found(n, words) for n in names):
             best, best_cov = s, cov
     return best

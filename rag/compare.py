@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.conflicts import _HEDGE, OUTCOMES, Mention, Slot
+from rag.conflicts import _HEDGE, Mention, Slot, _outcomes_of
 from rag.numbers import Number, find_numbers
 from rag.types import Sentence
 from rag.verify import COLOURS, names_in
@@ -81,10 +81,6 @@ def _window(text: str, v: Value) -> str:
     return (text[start : v.start] + "_" + text[v.end : end]).strip()
 
 
-def _outcomes(window: str) -> set[str]:
-    return {name for name, pattern in OUTCOMES.items() if pattern.search(window)}
-
-
 def _names(window: str) -> set[str]:
     return {n.lower() for n in names_in(window)}
 
@@ -116,7 +112,7 @@ def versions(
     vec = _Vectors(embedder, {})
     for claim, cited in claims:
         for target in values_in(claim):
-            mentions = _mentions_like(claim, target, cited, pool, vec, frame_min, window_min, _outcomes(question))
+            mentions = _mentions_like(claim, target, cited, pool, vec, frame_min, window_min, _outcomes_of(question))
             keys: OrderedDict[str, set[str]] = OrderedDict()
             for m in mentions:
                 keys.setdefault(m.value, set()).add(m.sentence.article_id)
@@ -138,7 +134,7 @@ def _mentions_like(
     frame = claim[: target.start] + "_" + claim[target.end :]
     window = _window(claim, target)
     names = _names(window)
-    outcomes = _outcomes(window) | (asked if target.kind == "count" else set())
+    outcomes = _outcomes_of(window) | (asked if target.kind == "count" else set())
     candidates = [(s, v) for s in pool for v in values_in(s.text) if v.kind == target.kind]
     if not candidates:
         return []
@@ -154,7 +150,7 @@ def _mentions_like(
         other = _names(w)
         if names and not names & other:
             continue  # the claim counts something it names; a version must be about it too
-        if outcomes and not outcomes & _outcomes(w):
+        if outcomes and not outcomes & _outcomes_of(w):
             continue  # the injured are not a version of the dead
         sim = float(vec.of([w])[0] @ window_v)
         if s.id in cited_ids and v.key == target.key:

@@ -307,7 +307,7 @@ def _nearest_outcome(before: list[str], after: list[str]) -> tuple[str, bool] | 
     best: tuple[int, str, bool] | None = None
     for dist, w in enumerate(reversed(before), start=1):
         kinds = _outcomes_of(w)
-        if kinds and (best is None or dist < best[0]):
+        if kinds:
             best = (dist, sorted(kinds)[0], False)
             break
     for dist, w in enumerate(after, start=1):
@@ -353,7 +353,7 @@ def find_conflicts(
     context = frozenset(t for t, n in df.items() if n <= 0.4 * len(evidence))
     # A first pass that accepts every phrase only lists the phrases to compare, so they are
     # embedded in one batch (about ten times faster than one call each); the second pass decides.
-    for recording in (True, False):
+    for recording in (True, False) if slot.kind != "time" else (False,):
         sim.recording = recording
         mentions = []
         for s in evidence:

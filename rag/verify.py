@@ -85,6 +85,12 @@ def names_in(text: str) -> list[str]:
     return names
 
 
+def name_words(text: str) -> set[str]:
+    """The lower-cased words of a text a name is looked up in, hyphenated ones also in parts."""
+    words = {w.lower().strip("’'") for w in re.findall(r"[\w’'-]+", text)}
+    return words | {p for w in words for p in w.split("-")}
+
+
 def _name_found(name: str, evidence_words: set[str]) -> bool:
     n = name.lower()
     if n in evidence_words:
@@ -101,8 +107,7 @@ def hard_checks(claim: str, evidence: str) -> tuple[bool, str]:
     ok, missing = numbers_covered(claim, evidence)
     if not ok:
         return False, f"number not in evidence: {', '.join(missing)}"
-    words = {w.lower().strip("’'") for w in re.findall(r"[\w’'-]+", evidence)}
-    words |= {p for w in list(words) for p in w.split("-")}
+    words = name_words(evidence)
     absent = [n for n in names_in(claim) if not _name_found(n, words)]
     if absent:
         return False, f"name not in evidence: {', '.join(absent)}"
