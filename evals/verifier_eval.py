@@ -8,6 +8,7 @@ with 95% bootstrap intervals, and every miss.
 
     python -m evals.verifier_eval                    # the default heuristic verifier
     python -m evals.verifier_eval --out evals/reports/verifier.json
+    python -m evals.verifier_eval --judge            # with the model judge the answer path uses (rag/judge.py)
 """
 
 from __future__ import annotations
@@ -55,12 +56,16 @@ def evidence_of(row: dict) -> list[Sentence]:
     return out
 
 
-def judge_pairs(rows: list[dict], verifier) -> list[dict]:
+def judge_pairs(rows: list[dict], verifier, judge=None, threshold: float = 0.8) -> list[dict]:
+    """Each pair through the answer path's attribution step, then (with `judge`) its model check."""
     from rag.claims import attribute
+    from rag.judge import confirmed
 
     results = []
     for row in rows:
         a = attribute(row["claim"], evidence_of(row), verifier)
+        if judge is not None:
+            a = confirmed([a], judge, threshold)[0]
         results.append(
             {
                 "id": row["id"],
@@ -112,11 +117,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--pairs", type=Path, default=PAIRS)
     ap.add_argument("--out", type=Path, default=ROOT / "evals" / "reports" / "verifier.json")
+    ap.add_argument("--judge", action="store_true", help="also the product's model judge (the default 1.5B reader, as `rag ask` wires it)")
     args = ap.parse_args(argv)
     from index.embedding import load_embedder
     from rag.verify import HeuristicVerifier
 
-    results = judge_pairs(load_pairs(args.pairs), HeuristicVerifier(load_embedder("bundled")))
+    judge, threshold = None, 0.8
+    if args.judge:
+        from rag.config import load_config
+        from rag.judge import ModelJudge
+        from rag.models import bundled_gguf, packaged_model
+
+        cfg = load_config()
+        judge, threshold = ModelJudge(bundled_gguf(cfg.models_dir, packaged_model(cfg.profile)), cfg.threads or None), cfg.judge_threshold
+    results = judge_pairs(load_pairs(args.pairs), HeuristicVerifier(load_embedder("bundled")), judge, threshold)
     summary = summarise(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")

@@ -13,17 +13,19 @@ from typing import Any
 
 from index.embedding import Embedder
 from index.store import Store
-from rag.citations import ABSTAIN_TEXT, assemble
+from rag.citations import ABSTAIN_TEXT, assemble, states_slot_value
 from rag.claims import Attribution, attribute, extractive_answer, quoted, says_unknown, split_claims
 from rag.compare import versions
 from rag.config import Config
 from rag.conflicts import find_conflicts
 from rag.followup import standalone_question
 from rag.generate import Generator
+from rag.judge import Judge, confirmed
 from rag.partial import not_covered_sentence, question_parts, unanswered_parts
 from rag.prompt import answer_messages
 from rag.retrieve import answer_type, has_type, retrieve
 from rag.scope import clean_question, is_meta_request, is_relevant
+from rag.spellings import spelling_versions
 from rag.types import Answer, Sentence
 from rag.verify import AnswersQuestion, Support, Verifier
 
@@ -37,6 +39,7 @@ class Engine:
     generator: Generator
     verifier: Verifier
     config: Config
+    judge: Judge | None = None  # the model as yes/no judge of claims (rag/judge.py); None: heuristics only
 
 
 def answer(
@@ -92,11 +95,21 @@ def answer(
     drafted = [] if says_unknown(draft) else split_claims(draft)
     verifier = AnswersQuestion(engine.verifier, standalone)
     attributions = [attribute(c, candidates, verifier) for c in drafted if responsive(c, standalone)]
+    if engine.judge is not None and cfg.judge:  # not the claims a disagreement line will state instead
+        shown_claims = [a for a in attributions if not (disagree and slot and states_slot_value(a.claim, slot, mentions))]
+        judged = dict(zip(map(id, shown_claims), confirmed(shown_claims, engine.judge, cfg.judge_threshold), strict=True))
+        attributions = [judged.get(id(a), a) for a in attributions]
+        timings["judge"] = ms()
     if drafted:
         attributions = with_extracted_answer(with_quotes(attributions, standalone, evidence), standalone, evidence)
     if not disagree and cfg.compare_articles:  # each article's value in the frame of the answer's own claim
         verified = [(a.claim, a.sentences) for a in attributions if a.support.supported]
         found, versions_found = versions(verified, [h.sentence for h in r.pool], engine.embedder, standalone)
+        if found is not None:
+            slot, mentions, disagree = found, versions_found, True
+    if not disagree:  # a name the articles spell differently
+        verified = [(a.claim, a.sentences) for a in attributions if a.support.supported]
+        found, versions_found = spelling_versions(verified, [h.sentence for h in r.pool], {k: a.text for k, a in store.articles.items()})
         if found is not None:
             slot, mentions, disagree = found, versions_found, True
     text, citations, claims, conflicts = assemble(attributions, slot, mentions if disagree else [], store.articles)

@@ -92,12 +92,15 @@ def conflict_from(slot: Slot, mentions: list[Mention], numbering: Numbering) -> 
     return Conflict(topic=slot.topic, versions=tuple(versions)), text
 
 
-def _states_slot_value(claim: str, slot: Slot, mentions: list[Mention]) -> bool:
-    if slot.kind == "polarity":
-        return False  # the model's claims stay; the conflict line adds the opposite reports
+def states_slot_value(claim: str, slot: Slot, mentions: list[Mention]) -> bool:
+    if slot.kind in ("polarity", "spelling"):
+        return False  # the model's claims stay; the conflict line adds the other reports
     if slot.kind == "count":
         values = {m.value for m in mentions}
         return any(n.label in values for n in find_numbers(claim))
+    if slot.kind == "measure":  # its keys are normalised to a base unit; compare the figures as written
+        shown = {n.label for m in mentions for n in find_numbers(m.shown)}
+        return any(n.label in shown for n in find_numbers(claim))
     return any(m.value.lower() in claim.lower() for m in mentions)
 
 
@@ -117,7 +120,7 @@ def assemble(
         if not att.support.supported:
             claims.append(Claim(att.claim, (), False, att.support.score))
             continue
-        if conflicts and slot and _states_slot_value(att.claim, slot, conflict_mentions):
+        if conflicts and slot and states_slot_value(att.claim, slot, conflict_mentions):
             continue  # the conflict sentence already states every version with its sources
         ns = tuple(numbering.cite(s, att.support.score) for s in att.sentences)
         claims.append(Claim(att.claim, ns, True, att.support.score))

@@ -37,6 +37,8 @@ class Config:
     top_k: int = 8
     prompt_sentences: int = 6  # of the top_k evidence sentences, how many the model reads (fewer: faster first token)
     per_article: int = 3
+    judge: bool = True  # the 1.5B reader confirms each claim the heuristic verifier passed (rag/judge.py; off for the 0.5B)
+    judge_threshold: float = 0.8  # P(yes) below this: the claim is not shown in the model's words
     compare_articles: bool = False  # rag/compare.py: measured to add false conflicts without surfacing more (README)
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     min_similarity: float = 0.3  # below this best cosine, the corpus has nothing on the question

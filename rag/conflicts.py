@@ -49,6 +49,7 @@ OUTCOMES = {
     "held": re.compile(r"\b(arrest|detain|custody|charged)", re.IGNORECASE),
     "saved": re.compile(r"\b(rescu|surviv|evacuat|saved)", re.IGNORECASE),
 }
+_OUTCOME_WORD = {"dead": "killed", "hurt": "injured", "missing": "missing", "held": "arrested", "saved": "rescued"}
 # The toll is what is asked ("what is the death toll", "how high was the toll"), not a detail
 # of another question ("which minister cut the toll").
 _TOLL_Q = re.compile(r"\b(?:what(?:\s+is|\s+was|'s)|how\s+(?:high|large|big)\s+(?:is|was))\s+the\s+(?:[a-z]+\s+){0,2}toll\b", re.IGNORECASE)
@@ -57,7 +58,7 @@ _UNIT = re.compile(
     r"\s*(?:minutes?|hours?|days?|weeks?|months?|years?|seconds?|km|kilomet\w*|metres?|meters?|miles?|feet|foot|percent|per\s+cent|%|kg|tonnes?|tons?)\b",
     re.IGNORECASE,
 )
-_CLOCK = re.compile(r"\b(\d{1,2}(?::\d\d)?\s*(?:am|pm|a\.m\.|p\.m\.))", re.IGNORECASE)
+_CLOCK = re.compile(r"\b(\d{1,2}(?:[:.][0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)|(?:[01]?\d|2[0-3]):[0-5]\d)(?![\w:])", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 STOP_NOUNS = {
     "the",
@@ -126,7 +127,7 @@ QUESTION_WORDS = {
 
 @dataclass(frozen=True)
 class Slot:
-    kind: str  # count | colour | time
+    kind: str  # count | measure | colour | time | polarity
     noun: str  # what is counted / coloured ("attackers", "car"); may be ""
     verb: str  # what happened to it ("injured"); may be ""
     topic: str  # readable, for the answer
@@ -139,6 +140,216 @@ class Mention:
     shown: str  # as written, with its qualifier ("at least six")
     sentence: Sentence
     hedged: bool
+
+
+_ELSEWHERE = re.compile(r"\b(?i:in|at|from|of|near)\s+(?:the\s+)?([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*)")
+
+
+def in_context(text: str, names: frozenset[str]) -> bool:
+    """Whether a sentence can state a figure for what the question names: it names it too, or
+    it names no other place ("in Jajarkot", "at Kerman airport") that the figure could be for.
+    "More than 280 people were wounded." counts for "the Kerman bombing"; "35 died in Rukum West"
+    does not count for "Jajarkot"."""
+    if not names or names & set(tokens(text)):
+        return True
+    from rag.verify import COMMON_CAPS
+
+    return not any(set(tokens(m.group(1))) - names and m.group(1).split()[0] not in COMMON_CAPS for m in _ELSEWHERE.finditer(text))
+
+
+def name_context(question: str) -> frozenset[str]:
+    """The names a question is about ("in Rukum West", "the Kerman bombing"): a figure stated for
+    another place or person is another count, not a version. Only names: the common words of a
+    question ("the sinking", "the twin blasts") name the event itself, and a report that gives
+    its figure in a sentence without them ("More than 280 people were wounded.") still counts."""
+    from rag.verify import names_in
+
+    words = question.split()
+    rest = " ".join(words[1:])  # a capitalised first word is the sentence's, not a name
+    return frozenset(tokens(" ".join(names_in(rest)))) - frozenset(tokens(" ".join(QUESTION_WORDS)))
+
+
+# What a question measures, and the units a report measures it in (to a common base, so "500 km"
+# and "310 miles" are one version). General English, no topic lists: a measure named by the
+# question ("what magnitude", "how far", "the speed limit") and the units that carry it.
+_UNITS: dict[str, dict[str, float]] = {
+    "distance": {
+        "km": 1000,
+        "kms": 1000,
+        "kilometre": 1000,
+        "kilometres": 1000,
+        "kilometer": 1000,
+        "kilometers": 1000,
+        "m": 1,
+        "metre": 1,
+        "metres": 1,
+        "meter": 1,
+        "meters": 1,
+        "mile": 1609,
+        "miles": 1609,
+        "ft": 0.3048,
+        "foot": 0.3048,
+        "feet": 0.3048,
+        "yards": 0.914,
+        "yard": 0.914,
+    },
+    "speed": {"km/h": 1, "kmh": 1, "kph": 1, "mph": 1.609, "knots": 1.852, "knot": 1.852},
+    "magnitude": {"magnitude": 1, "richter": 1},
+    "share": {"percent": 1, "per cent": 1, "%": 1},
+    "weight": {
+        "kg": 1,
+        "kilograms": 1,
+        "kilogrammes": 1,
+        "tonnes": 1000,
+        "tonne": 1000,
+        "tons": 1000,
+        "ton": 1000,
+        "pounds": 0.4536,
+        "lb": 0.4536,
+    },
+}
+_MEASURE_Q = (
+    (
+        re.compile(
+            r"\bhow (?:far|close|near|deep|high|tall|long a distance)\b|\b(?:distance|depth|height|altitude|length)\b", re.IGNORECASE
+        ),
+        "distance",
+    ),
+    (re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE), "speed"),
+    (re.compile(r"\bmagnitude\b|\bhow (?:strong|powerful)\b.*\b(?:quake|earthquake|tremor)", re.IGNORECASE), "magnitude"),
+    (re.compile(r"\b(?:percent|percentage|per cent|share|proportion)\b", re.IGNORECASE), "share"),
+    (re.compile(r"\bhow heavy\b|\bweigh", re.IGNORECASE), "weight"),
+)
+# Which distance: a depth is not how far away something is. The words a report uses near a
+# figure of each (general English), and the question words that ask for it.
+_CUES = {
+    "depth": (
+        re.compile(r"\b(?:deep|depth)\b", re.I),
+        re.compile(r"\b(?:depth|deep|below|beneath|down|bottom|surface|underwater|seabed|lakebed)\b", re.I),
+    ),
+    "height": (
+        re.compile(r"\b(?:high|tall|height|altitude)\b", re.I),
+        re.compile(r"\b(?:height|high|tall|altitude|above|elevation)\b", re.I),
+    ),
+    "length": (re.compile(r"\b(?:long|length)\b", re.I), re.compile(r"\b(?:long|length)\b", re.I)),
+    "distance": (
+        re.compile(r"\b(?:far|close|near|distance)\b", re.I),
+        re.compile(r"\b(?:from|away|distance|far|off|short|out|north|south|east|west|(?:north|south)-?(?:east|west))\b", re.I),
+    ),
+}
+# "the passenger limit", "its capacity": a figure right next to the measure's own word.
+_LIMIT_Q = re.compile(r"\b(limit|capacity|quota|maximum|threshold|cap)\b", re.IGNORECASE)
+
+
+def measure_slot(question: str) -> Slot | None:
+    """A question that asks for a measure (distance, speed, magnitude, share, weight) or a limit."""
+    for pattern, family in _MEASURE_Q:
+        if pattern.search(question):
+            cue = next((name for name, (asks, _) in _CUES.items() if asks.search(question)), "") if family == "distance" else ""
+            topic = {"distance": f"the {cue or 'distance'}", "share": "the share"}.get(family, "the " + family)
+            return Slot("measure", family, cue, topic, name_context(question))
+    m = _LIMIT_Q.search(question)
+    if m:
+        before = [w for w in _WORD.findall(question[: m.start()]) if w.lower() not in STOP_NOUNS | _AUX_WORDS | QUESTION_WORDS]
+        noun = (before[-1].lower().removesuffix("'s") + " " if before else "") + m.group(1).lower()
+        return Slot("measure", "limit", noun, f"the {noun}", name_context(question))
+    return None
+
+
+def _measure_mentions(slot: Slot, s: Sentence) -> list[Mention]:
+    """Figures of the slot's measure: followed by one of its units ("450 metres", "6.4 magnitude"),
+    or after "magnitude"; for a limit, a figure within four words of the limit's word ("licensed
+    to carry 60", "allowed to carry only 43 passengers", "a limit of 40")."""
+    out: list[Mention] = []
+    text = s.text
+    for n in find_numbers(text):
+        if n.ordinal or (n.lo == n.hi and 1900 <= n.lo <= 2100):
+            continue
+        before, after = text[: n.start], text[n.end :]
+        if (
+            re.search(r"\(\s*(?:about\s+|some\s+)?$", before)
+            and re.search(r"\([^()]*\d[^()]*$", before) is None
+            and re.search(r"\d", before[-25:])
+        ):
+            continue  # "500 km (310 miles)": the conversion in brackets is the same version
+        qual = _QUALIFIER.search(before[-20:])
+        shown = (qual.group(1).lower() + " " if qual else "") + n.text
+        if slot.noun == "limit":
+            near = " ".join(before.split()[-4:] + after.split()[:4]).lower()
+            thing = slot.verb.split()[0] if " " in slot.verb else ""
+            counted = _WORD.findall(after)[:1]
+            if thing and counted and counted[0].lower() not in STOP_NOUNS and not counted[0].lower().startswith(thing[:5]):
+                continue  # "allowed to carry only 20 motorcycles" is not the passenger limit
+            if re.search(
+                r"\b(?:limit|capacity|licensed|licenced|allowed|permitted|designed|built|room|only carry|could carry|can carry|quota|maximum|cap)\b",
+                near,
+            ):
+                out.append(Mention(n.label, shown, s, bool(_HEDGE.search(text))))
+            continue
+        unit = _unit_after(after, slot.noun)
+        if (
+            unit is None
+            and slot.noun == "magnitude"
+            and re.search(r"\b(?:magnitude|magnitude-|richter)\W*(?:of\s+)?$", before, re.IGNORECASE)
+        ):
+            unit = 1.0
+        if unit is None:
+            continue
+        if slot.verb in _CUES:  # a depth is not how far away something is
+            window = " ".join(before.split()[-6:] + after.split()[:7])
+            if not _CUES[slot.verb][1].search(window):
+                continue
+        value = (n.lo + n.hi) / 2 * unit
+        out.append(Mention(_figures(value), shown + _unit_text(after, slot.noun), s, bool(_HEDGE.search(text))))
+    return out
+
+
+def _same_measures(mentions: list[Mention]) -> list[Mention]:
+    """Measures within 1% of one another are one version ("500 km" and "310 miles" = 499 km);
+    each takes the key of the first one found."""
+    keys: list[float] = []
+    out = []
+    for m in mentions:
+        v = float(m.value)
+        same = next((k for k in keys if abs(k - v) <= 0.01 * max(abs(k), abs(v))), None)
+        if same is None:
+            keys.append(v)
+            same = v
+        out.append(Mention(_figures(same), m.shown, m.sentence, m.hedged))
+    return out
+
+
+_UNIT_AFTER = re.compile(r"[\s-]*((?:km|kilomet(?:re|er)s?|miles?)\s+(?:per|an|a)\s+hour|km/h|per cent|%|[A-Za-z]+)", re.IGNORECASE)
+_PER_HOUR = re.compile(r"(km|kilomet(?:re|er)s?|miles?)\s+(?:per|an|a)\s+hour", re.IGNORECASE)
+
+
+def _unit_after(after: str, family: str) -> float | None:
+    m = _UNIT_AFTER.match(after)
+    if not m:
+        return None
+    unit = m.group(1).lower()
+    per_hour = _PER_HOUR.fullmatch(unit)
+    if per_hour:  # "130 kilometres per hour" is a speed, not a distance
+        return (1.609 if per_hour.group(1).startswith("mile") else 1.0) if family == "speed" else None
+    return _UNITS.get(family, {}).get(unit)
+
+
+def _unit_text(after: str, family: str) -> str:
+    m = _UNIT_AFTER.match(after)
+    if not m or family == "magnitude":
+        return ""
+    return ("" if m.group(1) == "%" else " ") + m.group(1)
+
+
+def _figures(value: float) -> str:
+    """A measure in its base unit to three significant figures, as a key."""
+    if value == 0:
+        return "0"
+    from math import floor, log10
+
+    digits = 2 - int(floor(log10(abs(value))))
+    r = round(value, digits)
+    return f"{r:g}"
 
 
 def question_slot(question: str) -> Slot | None:
@@ -164,17 +375,25 @@ def question_slot(question: str) -> Slot | None:
         noun = " ".join(w for w in noun_words if w.lower() not in STOP_NOUNS)
         if not verb and " " not in noun and _outcomes_of(noun):  # "how many died", "the number of injured"
             noun, verb = "people", noun.lower()
+        if not verb:  # "how many people lost their lives": what happened to them, in other words
+            for i, w in enumerate(words[: len(noun_words) + 4]):
+                kinds = _outcomes_of(w)
+                if len(kinds) == 1 and i > 0:
+                    verb = _OUTCOME_WORD[kinds.pop()]
+                    noun = " ".join(x for x in words[:i] if x.lower() not in STOP_NOUNS | _AUX_WORDS and not _outcomes_of(x))
+                    noun = noun.split()[0] if noun else "people"
+                    break
         what = f"{noun} {verb}".strip() if noun else (f"people {verb}" if verb else "them")
         topic = f"how much {what}" if re.match(r"how much\b", m.group(0), re.IGNORECASE) else f"the number of {what}"
         # Context is what the count is about ("in the building"), not how the question says it
         # happened: its verbs ("stormed", "involved") are left out.
-        verbs = " ".join(w for w in words if re.fullmatch(r"[a-z]+(?:ed|en|wn)", w.lower()))
-        context = frozenset(tokens(q)) - frozenset(tokens(f"{noun} {verb} {verbs} " + " ".join(QUESTION_WORDS)))
-        context = context - frozenset(tokens(m.string[: m.start()]))  # words before "how many" are framing
+        context = name_context(q) - frozenset(tokens(f"{noun} {verb}"))
         return Slot("count", noun.lower(), verb, topic, context)
     if _TOLL_Q.search(q):  # "what is the death toll": a count of the dead, whatever the wording
-        context = frozenset(tokens(q)) - frozenset(tokens("death casualty toll people killed high large big " + " ".join(QUESTION_WORDS)))
-        return Slot("count", "people", "killed", "the death toll", context)
+        return Slot("count", "people", "killed", "the death toll", name_context(q))
+    measure = measure_slot(q)
+    if measure is not None:
+        return measure
     m = _COLOUR_Q.search(q)
     if m:
         # The thing coloured: the first content word after "colour" ("what colour was the car the
@@ -244,8 +463,8 @@ def _phrases(words: list[str]) -> list[str]:
 def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, verb_min: float, context: frozenset[str]) -> list[Mention]:
     out: list[Mention] = []
     text = s.text
-    if context and not (context & set(tokens(text))):
-        return out  # the question's other words ("in the building") are not in this sentence
+    if not in_context(text, context):
+        return out  # the figure is for another place or person than the question names
     for n in find_numbers(text):
         if n.ordinal or (1900 <= n.lo <= 2100 and n.lo == n.hi):
             continue
@@ -330,11 +549,22 @@ def _colour_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float) ->
     return out
 
 
+def clock_key(text: str) -> str:
+    """A clock time on a 24-hour clock: "7.20 pm" → "19:20", "7pm" → "19:00", "18:56" → "18:56".
+
+    >>> clock_key("7.20 p.m."), clock_key("12 am"), clock_key("6:55 pm")
+    ('19:20', '00:00', '18:55')
+    """
+    t = text.lower().replace(" ", "").replace("a.m.", "am").replace("p.m.", "pm")
+    m = re.fullmatch(r"(\d{1,2})(?:[:.](\d\d))?(am|pm)?", t)
+    if not m:
+        return t
+    h, minutes = int(m.group(1)) % (12 if m.group(3) else 24), m.group(2) or "00"
+    return f"{h + (12 if m.group(3) == 'pm' else 0):02d}:{minutes}"
+
+
 def _time_mentions(s: Sentence) -> list[Mention]:
-    return [
-        Mention(m.group(1).lower().replace(" ", "").replace(".", ""), m.group(1), s, bool(_HEDGE.search(s.text)))
-        for m in _CLOCK.finditer(s.text)
-    ]
+    return [Mention(clock_key(m.group(1)), m.group(1), s, bool(_HEDGE.search(s.text))) for m in _CLOCK.finditer(s.text)]
 
 
 def find_conflicts(
@@ -353,18 +583,22 @@ def find_conflicts(
     context = frozenset(t for t, n in df.items() if n <= 0.4 * len(evidence))
     # A first pass that accepts every phrase only lists the phrases to compare, so they are
     # embedded in one batch (about ten times faster than one call each); the second pass decides.
-    for recording in (True, False) if slot.kind != "time" else (False,):
+    for recording in (True, False) if slot.kind not in ("time", "measure") else (False,):
         sim.recording = recording
         mentions = []
         for s in evidence:
             if slot.kind == "count":
                 mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context)
+            elif slot.kind == "measure":
+                mentions += _measure_mentions(slot, s) if in_context(s.text, context) else []
             elif slot.kind == "colour":
                 mentions += _colour_mentions(slot, s, sim, noun_min)
             else:
                 mentions += _time_mentions(s) if not context or context & set(tokens(s.text)) else []
         if recording:
             sim.embed_pending()
+    if slot.kind == "measure":
+        mentions = _same_measures(mentions)
     by_value: OrderedDict[str, set[str]] = OrderedDict()
     for m in mentions:
         by_value.setdefault(m.value, set()).add(m.sentence.article_id)

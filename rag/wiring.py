@@ -62,4 +62,21 @@ def build_engine(cfg: Config, generator=None):
         generator = build_generator(cfg)
     if not store.sentences:
         raise RagError("the index holds no sentences: add articles and run `rag index`")
-    return Engine(store=store, embedder=embedder, generator=generator, verifier=HeuristicVerifier(embedder), config=cfg)
+    return Engine(
+        store=store,
+        embedder=embedder,
+        generator=generator,
+        verifier=HeuristicVerifier(embedder),
+        config=cfg,
+        judge=build_model_judge(cfg, generator),
+    )
+
+
+def build_model_judge(cfg: Config, generator):
+    """The reader as claim judge: on for llama.cpp readers, except the 0.5B (`--profile fast`),
+    which cannot tell true claims from misread ones (measured: README)."""
+    from rag.judge import build_judge
+
+    if not cfg.judge or cfg.backend == "openai" or (cfg.backend == "bundled" and cfg.profile == "fast"):
+        return None
+    return build_judge(generator, cfg.threads or None)
