@@ -6,6 +6,7 @@ Everything after the draft is deterministic and tested without a model.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from rag.citations import ABSTAIN_TEXT, assemble, states_slot_value
 from rag.claims import Attribution, attribute, extractive_answer, quoted, says_unknown, split_claims
 from rag.compare import versions
 from rag.config import Config
-from rag.conflicts import find_conflicts
+from rag.conflicts import _outcomes_of, find_conflicts, question_slot
 from rag.followup import standalone_question
 from rag.generate import Generator
 from rag.judge import Judge, confirmed
@@ -27,7 +28,7 @@ from rag.retrieve import answer_type, has_type, retrieve
 from rag.scope import clean_question, is_meta_request, is_relevant
 from rag.spellings import spelling_versions
 from rag.types import Answer, Sentence
-from rag.verify import AnswersQuestion, Support, Verifier
+from rag.verify import AnswersQuestion, Support, Verifier, names_in
 
 
 @dataclass
@@ -131,11 +132,24 @@ def answer(
     )
 
 
+_ASKS_NAME = re.compile(
+    r"\b(?:the|his|her|their|its)\s+names?\b|\bwho\s+(?:is|was|were)\s+the\b|\bwhat\s+(?:is|was)\s+\w+\s+called\b", re.I
+)
+
+
 def responsive(claim: str, question: str) -> bool:
-    """A "when", "how long" or "how old" question needs a time, duration or age in its answer;
-    a claim without one is true perhaps, but not an answer (the 0.5B model sometimes copies such)."""
-    kinds = {answer_type(part) for part in question_parts(question)}
-    return any(k not in ("time", "duration", "age") or has_type(claim, k) for k in kinds)
+    """A "when", "how long" or "how old" question needs a time, duration or age in its answer; a
+    question for a name needs a name the question does not already give; a count of people to
+    whom something happened ("how many were wounded") is not answered by a count of another
+    outcome ("two guards were killed"). A claim that fails is true perhaps, but not an answer."""
+    parts = question_parts(question)
+    if not any(answer_type(p) not in ("time", "duration", "age") or has_type(claim, answer_type(p)) for p in parts):
+        return False
+    if all(_ASKS_NAME.search(p) for p in parts) and not set(names_in(claim)) - set(names_in(question)):
+        return False
+    slot = question_slot(question)
+    asked, told = (_outcomes_of(slot.verb) if slot and slot.kind == "count" else set()), _outcomes_of(claim)
+    return not (asked and told and not asked & told)
 
 
 def with_quotes(attributions: list[Attribution], question: str, evidence: list[Sentence]) -> list[Attribution]:

@@ -46,7 +46,7 @@ OUTCOMES = {
     "dead": re.compile(r"\b(kill|dead|die|died|death|toll|fatalit|lives|bodies|body)", re.IGNORECASE),
     "hurt": re.compile(r"\b(injur|wound|hurt|hospitali[sz]|treated)", re.IGNORECASE),
     "missing": re.compile(r"\b(missing|unaccounted)", re.IGNORECASE),
-    "held": re.compile(r"\b(arrest|detain|custody|charged)", re.IGNORECASE),
+    "held": re.compile(r"\b(arrest|detain|custody|charged|apprehend|rounded)", re.IGNORECASE),
     "saved": re.compile(r"\b(rescu|surviv|evacuat|saved)", re.IGNORECASE),
 }
 _OUTCOME_WORD = {"dead": "killed", "hurt": "injured", "missing": "missing", "held": "arrested", "saved": "rescued"}
@@ -131,7 +131,8 @@ class Slot:
     noun: str  # what is counted / coloured ("attackers", "car"); may be ""
     verb: str  # what happened to it ("injured"); may be ""
     topic: str  # readable, for the answer
-    context: frozenset[str] = frozenset()  # the question's other content words (stemmed); a mention's sentence needs one
+    context: frozenset[str] = frozenset()  # names (or, with `strict`, other content words) a mention's sentence is checked against
+    strict: bool = False  # True: the sentence needs one of the context words; False: it must not name another place
 
 
 @dataclass(frozen=True)
@@ -241,8 +242,23 @@ _CUES = {
 _LIMIT_Q = re.compile(r"\b(limit|capacity|quota|maximum|threshold|cap)\b", re.IGNORECASE)
 
 
+_AGE_Q = re.compile(r"\bhow old\b|\bwhat (?:is|was|were) (?:the |his |her |their )?ages?\b", re.IGNORECASE)
+_YEAR_Q = re.compile(r"\b(?:what|which) year\b", re.IGNORECASE)
+_AGE_OF = re.compile(r"(\d{1,3})[\s-]*years?[\s-]*old\b|\baged\s+(\d{1,3})\b|\b[A-Z][\w'’-]+,\s+(\d{1,3}),", re.IGNORECASE)
+
+
+def _strict_context(question: str, framing: str) -> frozenset[str]:
+    """The question's content words other than its question and framing words."""
+    return frozenset(tokens(question)) - frozenset(tokens(framing + " " + " ".join(QUESTION_WORDS)))
+
+
 def measure_slot(question: str) -> Slot | None:
-    """A question that asks for a measure (distance, speed, magnitude, share, weight) or a limit."""
+    """A question that asks for a measure (distance, speed, magnitude, share, weight), a limit,
+    an age (of the person the question names) or a year (of the event its other words name)."""
+    if _AGE_Q.search(question):
+        return Slot("measure", "age", "", "the age", name_context(question), strict=True)
+    if _YEAR_Q.search(question):
+        return Slot("measure", "year", "", "the year", _strict_context(question, "year in"), strict=True)
     for pattern, family in _MEASURE_Q:
         if pattern.search(question):
             cue = next((name for name, (asks, _) in _CUES.items() if asks.search(question)), "") if family == "distance" else ""
@@ -262,6 +278,11 @@ def _measure_mentions(slot: Slot, s: Sentence) -> list[Mention]:
     to carry 60", "allowed to carry only 43 passengers", "a limit of 40")."""
     out: list[Mention] = []
     text = s.text
+    hedged = bool(_HEDGE.search(text))
+    if slot.noun == "age":  # "Marcel Malanga, 21,", "a 22-year-old", "aged 21"
+        return [Mention(v, v, s, hedged) for m in _AGE_OF.finditer(text) for v in m.groups() if v]
+    if slot.noun == "year":
+        return [Mention(m.group(0), m.group(0), s, hedged) for m in re.finditer(r"\b(?:19|20)\d\d\b", text)]
     for n in find_numbers(text):
         if n.ordinal or (n.lo == n.hi and 1900 <= n.lo <= 2100):
             continue
@@ -295,8 +316,8 @@ def _measure_mentions(slot: Slot, s: Sentence) -> list[Mention]:
             unit = 1.0
         if unit is None:
             continue
-        if slot.verb in _CUES:  # a depth is not how far away something is
-            window = " ".join(before.split()[-6:] + after.split()[:7])
+        if slot.verb in _CUES:  # a depth is not how far away something is; the cue is in the figure's own clause
+            window = " ".join(_BOUNDARY.split(before)[-1].split()[-6:] + _BOUNDARY.split(after, maxsplit=1)[0].split()[:7])
             if not _CUES[slot.verb][1].search(window):
                 continue
         value = (n.lo + n.hi) / 2 * unit
@@ -378,7 +399,8 @@ def question_slot(question: str) -> Slot | None:
         if not verb:  # "how many people lost their lives": what happened to them, in other words
             for i, w in enumerate(words[: len(noun_words) + 4]):
                 kinds = _outcomes_of(w)
-                if len(kinds) == 1 and i > 0:
+                # after the counted noun ("people lost their lives"), not the noun itself ("of the bodies")
+                if len(kinds) == 1 and any(x.lower() not in STOP_NOUNS | _AUX_WORDS for x in words[:i]):
                     verb = _OUTCOME_WORD[kinds.pop()]
                     noun = " ".join(x for x in words[:i] if x.lower() not in STOP_NOUNS | _AUX_WORDS and not _outcomes_of(x))
                     noun = noun.split()[0] if noun else "people"
@@ -387,8 +409,14 @@ def question_slot(question: str) -> Slot | None:
         topic = f"how much {what}" if re.match(r"how much\b", m.group(0), re.IGNORECASE) else f"the number of {what}"
         # Context is what the count is about ("in the building"), not how the question says it
         # happened: its verbs ("stormed", "involved") are left out.
-        context = name_context(q) - frozenset(tokens(f"{noun} {verb}"))
-        return Slot("count", noun.lower(), verb, topic, context)
+        if _outcomes_of(verb):  # what happened to those counted is said: the question's names are enough context
+            return Slot("count", noun.lower(), verb, topic, name_context(q) - frozenset(tokens(f"{noun} {verb}")))
+        # Otherwise its other words say which figure ("from West Bengal … still unaccounted for");
+        # its verbs ("stormed", "involved") and the words before "how many" are framing.
+        verbs = " ".join(w for w in words if re.fullmatch(r"[a-z]+(?:ed|en|wn)", w.lower()))
+        context = frozenset(tokens(q)) - frozenset(tokens(f"{noun} {verb} {verbs} " + " ".join(QUESTION_WORDS)))
+        context = context - frozenset(tokens(m.string[: m.start()]))
+        return Slot("count", noun.lower(), verb, topic, context, strict=True)
     if _TOLL_Q.search(q):  # "what is the death toll": a count of the dead, whatever the wording
         return Slot("count", "people", "killed", "the death toll", name_context(q))
     measure = measure_slot(q)
@@ -463,8 +491,8 @@ def _phrases(words: list[str]) -> list[str]:
 def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, verb_min: float, context: frozenset[str]) -> list[Mention]:
     out: list[Mention] = []
     text = s.text
-    if not in_context(text, context):
-        return out  # the figure is for another place or person than the question names
+    if not (context & set(tokens(text)) if slot.strict and context else in_context(text, context)):
+        return out  # the figure is for another place, person or thing than the question asks about
     for n in find_numbers(text):
         if n.ordinal or (1900 <= n.lo <= 2100 and n.lo == n.hi):
             continue
@@ -581,6 +609,8 @@ def find_conflicts(
     # Context words that most sentences share ("Karachi", "police") say nothing; keep the rarer ones.
     df = {t: sum(t in set(tokens(s.text)) for s in evidence) for t in slot.context}
     context = frozenset(t for t, n in df.items() if n <= 0.4 * len(evidence))
+    if slot.noun == "age":
+        context = slot.context  # the person's name: an age stated for anyone else is no version
     # A first pass that accepts every phrase only lists the phrases to compare, so they are
     # embedded in one batch (about ten times faster than one call each); the second pass decides.
     for recording in (True, False) if slot.kind not in ("time", "measure") else (False,):
@@ -590,14 +620,21 @@ def find_conflicts(
             if slot.kind == "count":
                 mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context)
             elif slot.kind == "measure":
-                mentions += _measure_mentions(slot, s) if in_context(s.text, context) else []
+                words = set(tokens(s.text))
+                # an age: the sentence names the whole person ("Marcel Malanga", not his father "Christian Malanga")
+                admits = (
+                    (context <= words if slot.noun == "age" else not context or bool(context & words))
+                    if slot.strict
+                    else in_context(s.text, context)
+                )
+                mentions += _measure_mentions(slot, s) if admits else []
             elif slot.kind == "colour":
                 mentions += _colour_mentions(slot, s, sim, noun_min)
             else:
                 mentions += _time_mentions(s) if not context or context & set(tokens(s.text)) else []
         if recording:
             sim.embed_pending()
-    if slot.kind == "measure":
+    if slot.kind == "measure" and slot.noun not in ("age", "year"):
         mentions = _same_measures(mentions)
     by_value: OrderedDict[str, set[str]] = OrderedDict()
     for m in mentions:

@@ -22,9 +22,15 @@ from rag.verify import COMMON_CAPS, names_in
 _CAPS = re.compile(r"\b[A-Z][a-zA-Z'’-]{3,}")
 
 
+def _bare(word: str) -> str:
+    return word.lower().removesuffix("'s").removesuffix("’s")
+
+
 def _variant(name: str, word: str) -> bool:
-    a, b = name.lower(), word.lower().removesuffix("'s").removesuffix("’s")
-    if a == b or a[0] != b[0] or b in (a + "s", a + "es") or a in (b + "s", b + "es"):
+    """Nearly the same name, not the same word in another form: "Mohanta"/"Mahanta" yes;
+    "India"/"Indian", "Bengal"/"Bengaluru", "Banerjee"/"Banerjee's" no."""
+    a, b = _bare(name), _bare(word)
+    if a == b or a[0] != b[0] or abs(len(a) - len(b)) > 2 or a.startswith(b) or b.startswith(a):
         return False
     return difflib.SequenceMatcher(None, a, b).ratio() >= 0.75
 
@@ -45,12 +51,13 @@ def spelling_versions(
                 if s.article_id in own or re.search(rf"\b{re.escape(name)}\b", texts.get(s.article_id, ""), re.IGNORECASE):
                     continue  # the same article, or one that also uses the answer's spelling
                 for m in _CAPS.finditer(s.text):
-                    word = m.group(0).rstrip("'’s") if m.group(0).endswith(("'s", "’s")) else m.group(0)
+                    word = m.group(0)[:-2] if m.group(0).endswith(("'s", "’s")) else m.group(0)
                     shared = context & (set(tokens(s.text)) - set(tokens(word)))
                     if _variant(name, word) and len(shared) >= 2:
                         found.append(Mention(word.lower(), word, s, False))
             if found:
                 first = next(s for s in cited if re.search(rf"\b{re.escape(name)}\b", s.text, re.IGNORECASE))
+                name = name[:-2] if name.endswith(("'s", "’s")) else name
                 mentions = [Mention(name.lower(), name, first, False), *found]
                 return Slot("spelling", "", "", f"the spelling of the name {name}"), mentions
     return None, []

@@ -82,3 +82,15 @@ def test_a_wh_word_inside_a_clause_does_not_set_the_kind_of_answer():
     assert responsive("Tomas Rehn.", q), "a bare name answers a what-was-the-name question"
     assert answer_type("When did the roof fall, and who saw it?") == "time"
     assert answer_type("What is the number of workers who were hurt when it fell?") == "count"
+
+
+def test_a_claim_that_gives_no_name_or_another_outcome_is_no_answer():
+    from rag.answer import responsive
+
+    q = "What is the name of the British man the army called the group's number two?"
+    assert not responsive("The army called the group's number two a naturalised British subject.", q)
+    assert responsive("The army named him as Benjamin Zalman-Polun, a British subject.", q)
+    q = "How many Republican Guard soldiers were wounded defending the palace?"
+    assert not responsive("Two guards were killed, he said.", q)
+    assert responsive("Four guards were wounded, he said.", q)
+    assert responsive("Four guards were taken to hospital.", q), "no outcome named: the verifier decides"
