@@ -237,6 +237,8 @@ def answer_claims(answer: str) -> list[tuple[str, list[int]]]:
 
     >>> answer_claims("It was white [1]. Three came [2][3].")
     [('It was white.', [1]), ('Three came.', [2, 3])]
+    >>> answer_claims("Reports differ on the colour: white [1]; silver [2]. It came at 7pm [3].")
+    [('It came at 7pm.', [3])]
     """
     pieces = [p for p in _SENT_END.split(answer.strip()) if p.strip()]
     merged: list[str] = []
@@ -250,6 +252,8 @@ def answer_claims(answer: str) -> list[tuple[str, list[int]]]:
     out = []
     for s in merged:
         text = " ".join(strip_markers(s).split())
+        if text.startswith("Reports differ on "):
+            continue  # a list of versions, each taken from its cited sentence; scored by the conflict metrics
         if len(re.findall(r"\w+", text)) >= 2:
             out.append((text, _marker_numbers(s)))
     return out

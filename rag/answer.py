@@ -108,7 +108,7 @@ def answer(
         found, versions_found = versions(verified, [h.sentence for h in r.pool], engine.embedder, standalone)
         if found is not None:
             slot, mentions, disagree = found, versions_found, True
-    if not disagree:  # a name the articles spell differently
+    if not disagree and asks_name(standalone):  # a name the articles spell differently
         verified = [(a.claim, a.sentences) for a in attributions if a.support.supported]
         found, versions_found = spelling_versions(verified, [h.sentence for h in r.pool], {k: a.text for k, a in store.articles.items()})
         if found is not None:
@@ -135,6 +135,11 @@ def answer(
 _ASKS_NAME = re.compile(
     r"\b(?:the|his|her|their|its)\s+names?\b|\bwho\s+(?:is|was|were)\s+the\b|\bwhat\s+(?:is|was)\s+\w+\s+called\b", re.I
 )
+
+
+def asks_name(question: str) -> bool:
+    """Whether a question asks for a person, a place or a name ("who…", "where…", "what is the name of…")."""
+    return answer_type(question) in ("person", "place") or bool(_ASKS_NAME.search(question))
 
 
 def responsive(claim: str, question: str) -> bool:
