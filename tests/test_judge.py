@@ -95,3 +95,21 @@ def test_the_packaged_reader_judges_a_misread_figure_below_a_true_claim(tmp_path
     for evidence, true_claim, misread in pairs:
         true, false = judge.probability(true_claim, [evidence]), judge.probability(misread, [evidence])
         assert false < 0.5 and true > false + 0.25, (true_claim, true, misread, false)
+
+
+def test_the_judge_is_built_through_a_wrapping_generator(monkeypatch):
+    import rag.judge as judge_mod
+
+    class Llm:
+        model_path = "/models/reader.gguf"
+
+    class Inner:
+        llm = Llm()
+
+    class Wrapper:  # like evals.systems' recorder: keeps the real generator as `.inner`
+        inner = Inner()
+
+    built = []
+    monkeypatch.setattr(judge_mod, "ModelJudge", lambda path, threads=None: built.append(str(path)) or "judge")
+    assert judge_mod.build_judge(Wrapper()) == "judge" and built == ["/models/reader.gguf"]
+    assert judge_mod.build_judge(object()) is None
