@@ -97,9 +97,8 @@ def answer(
     verifier = AnswersQuestion(engine.verifier, standalone)
     attributions = [attribute(c, candidates, verifier) for c in drafted if responsive(c, standalone)]
     if engine.judge is not None and cfg.judge:  # not the claims a disagreement line will state instead
-        shown_claims = [a for a in attributions if not (disagree and slot and states_slot_value(a.claim, slot, mentions))]
-        judged = dict(zip(map(id, shown_claims), confirmed(shown_claims, engine.judge, cfg.judge_threshold), strict=True))
-        attributions = [judged.get(id(a), a) for a in attributions]
+        replaced = lambda a: disagree and slot and states_slot_value(a.claim, slot, mentions)  # noqa: E731
+        attributions = [a if replaced(a) else confirmed([a], engine.judge, cfg.judge_threshold)[0] for a in attributions]
         timings["judge"] = ms()
     if drafted:
         attributions = with_extracted_answer(with_quotes(attributions, standalone, evidence), standalone, evidence)

@@ -23,7 +23,7 @@ import numpy as np
 from index.lexical import tokens
 from rag.numbers import find_numbers
 from rag.types import Sentence
-from rag.verify import COLOURS
+from rag.verify import COLOURS, COMMON_CAPS, names_in
 
 _AUX = r"(?:were|was|are|is|did|do|does|have|has|had|got|been|be)"
 # "the number of X" counts; "the registration number of X", "the phone number" name an identifier.
@@ -153,9 +153,16 @@ def in_context(text: str, names: frozenset[str]) -> bool:
     does not count for "Jajarkot"."""
     if not names or names & set(tokens(text)):
         return True
-    from rag.verify import COMMON_CAPS
-
     return not any(set(tokens(m.group(1))) - names and m.group(1).split()[0] not in COMMON_CAPS for m in _ELSEWHERE.finditer(text))
+
+
+def _admits(slot: Slot, text: str, context: frozenset[str]) -> bool:
+    """Whether a sentence may state a value of the slot: with a `strict` slot it holds one of the
+    context words (an age: all of them, the whole name); otherwise it names no other place."""
+    if not slot.strict:
+        return in_context(text, context)
+    words = set(tokens(text))
+    return context <= words if slot.noun == "age" else not context or bool(context & words)
 
 
 def name_context(question: str) -> frozenset[str]:
@@ -163,8 +170,6 @@ def name_context(question: str) -> frozenset[str]:
     another place or person is another count, not a version. Only names: the common words of a
     question ("the sinking", "the twin blasts") name the event itself, and a report that gives
     its figure in a sentence without them ("More than 280 people were wounded.") still counts."""
-    from rag.verify import names_in
-
     words = question.split()
     rest = " ".join(words[1:])  # a capitalised first word is the sentence's, not a name
     return frozenset(tokens(" ".join(names_in(rest)))) - frozenset(tokens(" ".join(QUESTION_WORDS)))
@@ -305,7 +310,7 @@ def _measure_mentions(slot: Slot, s: Sentence) -> list[Mention]:
                 r"\b(?:limit|capacity|licensed|licenced|allowed|permitted|designed|built|room|only carry|could carry|can carry|quota|maximum|cap)\b",
                 near,
             ):
-                out.append(Mention(n.label, shown, s, bool(_HEDGE.search(text))))
+                out.append(Mention(n.label, shown, s, hedged))
             continue
         unit = _unit_after(after, slot.noun)
         if (
@@ -321,7 +326,7 @@ def _measure_mentions(slot: Slot, s: Sentence) -> list[Mention]:
             if not _CUES[slot.verb][1].search(window):
                 continue
         value = (n.lo + n.hi) / 2 * unit
-        out.append(Mention(_figures(value), shown + _unit_text(after, slot.noun), s, bool(_HEDGE.search(text))))
+        out.append(Mention(_figures(value), shown + _unit_text(after, slot.noun), s, hedged))
     return out
 
 
@@ -414,8 +419,7 @@ def question_slot(question: str) -> Slot | None:
         # Otherwise its other words say which figure ("from West Bengal … still unaccounted for");
         # its verbs ("stormed", "involved") and the words before "how many" are framing.
         verbs = " ".join(w for w in words if re.fullmatch(r"[a-z]+(?:ed|en|wn)", w.lower()))
-        context = frozenset(tokens(q)) - frozenset(tokens(f"{noun} {verb} {verbs} " + " ".join(QUESTION_WORDS)))
-        context = context - frozenset(tokens(m.string[: m.start()]))
+        context = _strict_context(q, f"{noun} {verb} {verbs}") - frozenset(tokens(m.string[: m.start()]))
         return Slot("count", noun.lower(), verb, topic, context, strict=True)
     if _TOLL_Q.search(q):  # "what is the death toll": a count of the dead, whatever the wording
         return Slot("count", "people", "killed", "the death toll", name_context(q))
@@ -433,7 +437,7 @@ def question_slot(question: str) -> Slot | None:
     m = _TIME_Q.search(q)
     if m:  # its other words ("the earthquake strike") say which event's time: a time of another event is not a version
         context = frozenset(tokens(q)) - frozenset(tokens(m.group(0) + " " + " ".join(QUESTION_WORDS)))
-        return Slot("time", "", "", "the time", context)
+        return Slot("time", "", "", "the time", context, strict=True)
     return None
 
 
@@ -491,7 +495,7 @@ def _phrases(words: list[str]) -> list[str]:
 def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, verb_min: float, context: frozenset[str]) -> list[Mention]:
     out: list[Mention] = []
     text = s.text
-    if not (context & set(tokens(text)) if slot.strict and context else in_context(text, context)):
+    if not _admits(slot, text, context):
         return out  # the figure is for another place, person or thing than the question asks about
     for n in find_numbers(text):
         if n.ordinal or (1900 <= n.lo <= 2100 and n.lo == n.hi):
@@ -620,18 +624,12 @@ def find_conflicts(
             if slot.kind == "count":
                 mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context)
             elif slot.kind == "measure":
-                words = set(tokens(s.text))
-                # an age: the sentence names the whole person ("Marcel Malanga", not his father "Christian Malanga")
-                admits = (
-                    (context <= words if slot.noun == "age" else not context or bool(context & words))
-                    if slot.strict
-                    else in_context(s.text, context)
-                )
-                mentions += _measure_mentions(slot, s) if admits else []
+                # an age's sentence names the whole person ("Marcel Malanga", not his father "Christian Malanga")
+                mentions += _measure_mentions(slot, s) if _admits(slot, s.text, context) else []
             elif slot.kind == "colour":
                 mentions += _colour_mentions(slot, s, sim, noun_min)
             else:
-                mentions += _time_mentions(s) if not context or context & set(tokens(s.text)) else []
+                mentions += _time_mentions(s) if _admits(slot, s.text, context) else []
         if recording:
             sim.embed_pending()
     if slot.kind == "measure" and slot.noun not in ("age", "year"):

@@ -22,8 +22,13 @@ from rag.verify import COMMON_CAPS, names_in
 _CAPS = re.compile(r"\b[A-Z][a-zA-Z'’-]{3,}")
 
 
+def _unpossessed(word: str) -> str:
+    """ "Kamerhe's" → "Kamerhe"."""
+    return word[:-2] if word.endswith(("'s", "’s")) else word
+
+
 def _bare(word: str) -> str:
-    return word.lower().removesuffix("'s").removesuffix("’s")
+    return _unpossessed(word).lower()
 
 
 def _variant(name: str, word: str) -> bool:
@@ -51,13 +56,13 @@ def spelling_versions(
                 if s.article_id in own or re.search(rf"\b{re.escape(name)}\b", texts.get(s.article_id, ""), re.IGNORECASE):
                     continue  # the same article, or one that also uses the answer's spelling
                 for m in _CAPS.finditer(s.text):
-                    word = m.group(0)[:-2] if m.group(0).endswith(("'s", "’s")) else m.group(0)
+                    word = _unpossessed(m.group(0))
                     shared = context & (set(tokens(s.text)) - set(tokens(word)))
                     if _variant(name, word) and len(shared) >= 2:
                         found.append(Mention(word.lower(), word, s, False))
             if found:
                 first = next(s for s in cited if re.search(rf"\b{re.escape(name)}\b", s.text, re.IGNORECASE))
-                name = name[:-2] if name.endswith(("'s", "’s")) else name
+                name = _unpossessed(name)
                 mentions = [Mention(name.lower(), name, first, False), *found]
                 return Slot("spelling", "", "", f"the spelling of the name {name}"), mentions
     return None, []

@@ -13,6 +13,11 @@ def sent(article: str, n: int, text: str) -> Sentence:
     return Sentence(id=f"{article}#{n}", article_id=article, n=n, start=0, end=len(text), text=text)
 
 
+def filler(articles: str) -> list[Sentence]:
+    """Sentences that share no word with the questions (so a question's rarer words stay rare)."""
+    return [sent(x, 1, f"Rescue work went on through the night in district {x}.") for x in articles]
+
+
 def values(question: str, evidence: list[Sentence]) -> tuple[set[str], bool]:
     slot, mentions, disagree = find_conflicts(question, evidence, HashEmbedder())
     return {m.value for m in mentions}, disagree
@@ -120,7 +125,7 @@ def test_without_an_outcome_the_questions_other_words_say_which_figure():
     evidence = [
         sent("a", 0, "More than 13 million passengers ride the railways every day."),
         sent("b", 0, "The Yashwantpur train carried about 1,200 passengers."),
-        *(sent(x, 1, f"Rescue work went on through the night in district {x}.") for x in "cdefg"),
+        *filler("cdefg"),
     ]
     found, _ = values(q, evidence)
     assert found == {"1200"}, "a figure whose sentence shares none of the question's other words is not a version"
@@ -140,7 +145,7 @@ def test_ages_of_the_named_person_and_years_of_the_named_event():
         sent("a", 0, "Zalman-Polun pleaded guilty to the marijuana charge in 2014."),
         sent("b", 0, "He admitted the marijuana charge in 2015, court records show."),
         sent("c", 0, "The palace was rebuilt in 1998."),
-        *(sent(x, 1, f"Rescue work went on through the night in district {x}.") for x in "defg"),
+        *filler("defg"),
     ]
     found, disagree = values("In what year did Zalman-Polun plead guilty to the marijuana charge?", ev)
     assert disagree and found == {"2014", "2015"}
