@@ -1,18 +1,22 @@
 """The on-disk index: articles, sentences, chunks, their vectors and a manifest.
 
-Layout (`<data>/index` is a symlink to one complete version folder):
+Layout (`<data>/index` is a symlink to one complete version folder, see `index/versions.py`):
 
-    index -> versions/20260101T120000-ab12/
-             manifest.json   embedder, splitter, per-file hashes, versions, created_at
+    index -> index-versions/20260101T120000-4242-17/
+             manifest.json   corpus folder, embedder, splitter, one record per file, versions
              articles.json   id, title, date, path, sha256, text
              spans.json      sentence and chunk spans
              sentences.npy   sentence vectors      sentences.faiss
              chunks.npy      chunk vectors         chunks.faiss
 
-A build writes a new version folder and then swaps the symlink with one atomic
-`os.replace`, so a crash never leaves a half-written index in use. Re-indexing reuses the
-vectors of files whose content hash is unchanged; files that are gone simply are not in
-the new version.
+A build writes a new version folder and then swaps the symlink atomically, so a crash never
+leaves a half-written index in use; builds hold a cross-process lock. The index remembers its
+corpus folder: building it from another folder is refused unless asked to start over.
+
+Re-indexing is incremental. Each file's record (size, mtime, sha256, its sentence and chunk
+rows) lets an unchanged file be reused without reading it; a changed file is read and
+hashed, and its vectors are reused when its content is the same. Files that are gone are
+not in the new version, and the report lists them.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import json
 import logging
 import os
 import platform
-import shutil
 import sys
 import time
 from collections.abc import Iterable
@@ -32,10 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from index import vectors
+from index import vectors, versions
 from index.chunking import SPLITTER_VERSION, make_chunks, split
 from index.embedding import Embedder
-from index.reading import Skipped, content_hash, read_folder
+from index.reading import Skipped, content_hash, list_article_files, read_article
 from rag.errors import RagError
 from rag.types import Article, Chunk, Sentence
 
@@ -55,6 +58,19 @@ class BuildReport:
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     path: str = ""
+    corpus: str = ""
+    note: str = ""  # e.g. why the previous index could not be reused
+    store: Store | None = field(default=None, repr=False)  # the version just written, ready to use
+
+    def removed_summary(self, shown: int = 10) -> str:
+        """One line naming the articles this build dropped because their files are gone.
+
+        >>> BuildReport(removed_files=["a.txt", "b.txt"], corpus="/news").removed_summary()
+        'removed 2 articles no longer in /news: a.txt, b.txt'
+        """
+        n = len(self.removed_files)
+        more = f" and {n - shown} more" if n > shown else ""
+        return f"removed {n} article{'' if n == 1 else 's'} no longer in {self.corpus}: {', '.join(self.removed_files[:shown])}{more}"
 
 
 class Store:
@@ -70,8 +86,10 @@ class Store:
         chunk_vectors: np.ndarray,
         sentence_index=None,
         chunk_index=None,
+        version: str = "",
     ):
         self.manifest = manifest
+        self.version = version  # the version folder it was read from (or written to)
         self.articles = {a.id: a for a in articles}
         self.sentences = sentences
         self.chunks = chunks
@@ -121,10 +139,27 @@ def _splitter(chunk_size: int, chunk_overlap: int) -> dict[str, int]:
     return {"version": SPLITTER_VERSION, "chunk_size": chunk_size, "chunk_overlap": chunk_overlap}
 
 
+def _shape_problem(manifest: Any) -> str | None:
+    """What is wrong with the shape of a parsed manifest.json, or None when it looks right."""
+    if not isinstance(manifest, dict):
+        return f"manifest.json holds a JSON {type(manifest).__name__}, not an object"
+    for key, typ in (("embedder", dict), ("splitter", dict), ("files", dict), ("corpus", str)):
+        if not isinstance(manifest.get(key), typ):
+            return f"manifest.json has no valid {key!r}"
+    if not all(isinstance(manifest["embedder"].get(k), str) for k in ("name", "fingerprint")):
+        return "manifest.json has no valid embedder name and fingerprint"
+    if not all(isinstance(r, dict) and isinstance(r.get("sha256"), str) for r in manifest["files"].values()):
+        return "manifest.json has a file record without a sha256"
+    return None
+
+
 def check_manifest(manifest: dict[str, Any], embedder_fingerprint: str | None, chunk_size: int, chunk_overlap: int) -> None:
     """Raise a one-line RagError when the index was built with other settings."""
-    if manifest.get("format") != FORMAT:
+    if isinstance(manifest, dict) and manifest.get("format") != FORMAT:
         raise RagError(f"index format {manifest.get('format')} is not {FORMAT}: run `rag index` to rebuild")
+    problem = _shape_problem(manifest)
+    if problem:
+        raise RagError(f"the index is unreadable ({problem}): run `rag index` to rebuild")
     if embedder_fingerprint and manifest["embedder"]["fingerprint"] != embedder_fingerprint:
         raise RagError(
             f"index was built with embedder {manifest['embedder']['name']} ({manifest['embedder']['fingerprint']}), "
@@ -137,17 +172,49 @@ def check_manifest(manifest: dict[str, Any], embedder_fingerprint: str | None, c
         )
 
 
-def load(index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: int = 3, chunk_overlap: int = 1) -> Store:
-    """Load the current index version; a missing or broken index is a one-line RagError."""
-    index_dir = Path(index_dir)
-    if not index_dir.exists():
-        raise RagError(f"no index at {index_dir}: run `rag index` first")
+def live_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The live version's manifest as a dict, or None (no index, unreadable, not an object)."""
     try:
-        manifest = json.loads((index_dir / "manifest.json").read_text())
+        manifest = json.loads((Path(index_dir).resolve() / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def indexed_corpus(index_dir: Path) -> Path | None:
+    """The corpus folder the index at `index_dir` was built from, or None (no or unreadable index)."""
+    corpus = (live_manifest(index_dir) or {}).get("corpus")
+    return Path(corpus) if isinstance(corpus, str) and corpus else None
+
+
+def load(index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: int = 3, chunk_overlap: int = 1) -> Store:
+    """Load the current index version; a missing or broken index is a one-line RagError.
+
+    The `index` link is resolved once and every file is read from that one version folder,
+    so a build swapping the link meanwhile cannot mix two versions. If the folder is pruned
+    while we read it (two builds finished meanwhile), the new live version is loaded instead.
+    """
+    index_dir = Path(index_dir)
+    for _ in range(5):
+        if not index_dir.exists():
+            raise RagError(f"no index at {index_dir}: run `rag index` first")
+        root = index_dir.resolve()
+        try:
+            return _load_version(root, index_dir, embedder_fingerprint, chunk_size, chunk_overlap)
+        except RagError:
+            if root.exists():
+                raise
+            log.info("index version %s was pruned while loading it: loading the live one", root.name)
+    raise RagError(f"the index at {index_dir} kept changing while loading it: try again")
+
+
+def _load_version(root: Path, index_dir: Path, embedder_fingerprint: str | None, chunk_size: int, chunk_overlap: int) -> Store:
+    try:
+        manifest = json.loads((root / "manifest.json").read_text())
         check_manifest(manifest, embedder_fingerprint, chunk_size, chunk_overlap)
-        articles = [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((index_dir / "articles.json").read_text())]
+        articles = [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((root / "articles.json").read_text())]
         by_id = {a.id: a for a in articles}
-        spans = json.loads((index_dir / "spans.json").read_text())
+        spans = json.loads((root / "spans.json").read_text())
         sentences = [
             Sentence(id=f"{aid}#{n}", article_id=aid, n=n, start=s, end=e, text=by_id[aid].text[s:e]) for aid, n, s, e in spans["sentences"]
         ]
@@ -159,100 +226,216 @@ def load(index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: i
             chunks.append(
                 Chunk(id=f"{aid}@{first}", article_id=aid, sentence_ids=tuple(s.id for s in window), start=s0, end=s1, text=a.text[s0:s1])
             )
-        sv = np.load(index_dir / "sentences.npy")
-        cv = np.load(index_dir / "chunks.npy")
-        si = vectors.load(index_dir / "sentences.faiss")
-        ci = vectors.load(index_dir / "chunks.faiss")
-    except RagError:
+        sv = np.load(root / "sentences.npy")
+        cv = np.load(root / "chunks.npy")
+        si = vectors.load(root / "sentences.faiss")
+        ci = vectors.load(root / "chunks.faiss")
+    except RagError as e:
+        if str(e).startswith("the index is unreadable"):
+            raise RagError(f"index at {index_dir} is unreadable{str(e).removeprefix('the index is unreadable')}") from None
         raise
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError) as e:
         raise RagError(f"index at {index_dir} is unreadable ({type(e).__name__}: {str(e)[:120]}): run `rag index` to rebuild") from None
     if len(sv) != len(sentences) or len(cv) != len(chunks) or si.ntotal != len(sentences) or ci.ntotal != len(chunks):
         raise RagError(f"index at {index_dir} is inconsistent (vector counts differ): run `rag index` to rebuild")
-    return Store(manifest, articles, sentences, chunks, sv, cv, si, ci)
+    return Store(manifest, articles, sentences, chunks, sv, cv, si, ci, version=root.name)
 
 
-def _previous(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> Store | None:
+def _previous(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> tuple[Store | None, str]:
+    """The previous index to reuse, or None and why not (empty when there was none)."""
     try:
-        return load(index_dir, embedder.fingerprint, chunk_size, chunk_overlap)
+        return load(index_dir, embedder.fingerprint, chunk_size, chunk_overlap), ""
     except RagError as e:
-        if index_dir.exists():
-            log.info("not reusing the previous index: %s", e)
+        if not index_dir.exists():
+            return None, ""
+        log.info("not reusing the previous index: %s", e)
+        return None, str(e).split(": run `rag index`")[0]
+
+
+def _is_live(store: Store | None, index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> bool:
+    """Whether an already loaded `store` is the live version, built with these settings."""
+    if store is None or not store.version or not index_dir.is_symlink() or index_dir.resolve().name != store.version:
+        return False
+    try:
+        check_manifest(store.manifest, embedder.fingerprint, chunk_size, chunk_overlap)
+    except RagError:
+        return False
+    return True
+
+
+RACY_NS = 2_000_000_000  # a file changed this close to the previous scan may have changed again unseen: re-hash it
+
+
+@dataclass
+class _Part:
+    """One article of the new version: its sentences, chunks and (reused) vectors."""
+
+    article: Article
+    record: dict[str, Any]
+    sentences: list[Sentence]
+    chunks: list[Chunk]
+    sv: np.ndarray | None = None  # None: to embed
+    cv: np.ndarray | None = None
+
+
+def _unchanged(prev: Store, rec: dict[str, Any] | None, path: Path, stat: os.stat_result) -> tuple[int, int, int, int] | None:
+    """The article's sentence and chunk rows in `prev` when its file is known unchanged from its
+    size and mtime alone (not re-read, not re-hashed), else None."""
+    if not rec or rec.get("size") != stat.st_size or rec.get("mtime_ns") != stat.st_mtime_ns:
         return None
+    if stat.st_mtime_ns >= int(prev.manifest.get("scanned_at_ns", 0)) - RACY_NS:
+        return None
+    a = prev.articles.get(path.name)
+    try:
+        s0, s1 = (int(x) for x in rec["sentences"])
+        c0, c1 = (int(x) for x in rec["chunks"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if a is None or a.path != str(path) or not (0 <= s0 < s1 <= len(prev.sentences) and 0 <= c0 < c1 <= len(prev.chunks)):
+        return None
+    ends = (prev.sentences[s0], prev.sentences[s1 - 1], prev.chunks[c0], prev.chunks[c1 - 1])
+    if any(x.article_id != a.id for x in ends) or prev.sentences[s0].n != 0 or prev.sentences[s1 - 1].n != s1 - s0 - 1:
+        return None
+    return s0, s1, c0, c1
 
 
 def build(
-    corpus: Path, index_dir: Path, embedder: Embedder, chunk_size: int = 3, chunk_overlap: int = 1, index_kind: str = "auto"
+    corpus: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    chunk_size: int = 3,
+    chunk_overlap: int = 1,
+    index_kind: str = "auto",
+    rebuild: bool = False,
+    previous: Store | None = None,
 ) -> BuildReport:
-    """(Re)build the index for `corpus`, re-embedding only files whose content changed."""
-    t0 = time.perf_counter()
+    """(Re)build the index for `corpus`, re-embedding only files whose content changed.
+
+    The index remembers its corpus folder: building it from another folder is refused unless
+    `rebuild` (start over from `corpus`, reusing nothing). Writers hold the index's lock.
+    `previous` is the caller's loaded store (the chat's): reused instead of loading the live
+    version again when it is that version. `report.store` is the new version, loaded.
+    """
     corpus, index_dir = Path(corpus), Path(index_dir)
-    articles, skipped = read_folder(corpus)
-    prev = _previous(index_dir, embedder, chunk_size, chunk_overlap)
-    prev_hashes = prev.manifest["files"] if prev else {}
-    report = BuildReport(skipped=skipped)
+    with versions.writer_lock(index_dir):
+        return _build(corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, rebuild, previous)
+
+
+def _build(
+    corpus: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    chunk_size: int,
+    chunk_overlap: int,
+    index_kind: str,
+    rebuild: bool,
+    previous: Store | None,
+) -> BuildReport:
+    t0 = time.perf_counter()
+    remembered = indexed_corpus(index_dir)
+    if remembered is not None and remembered != corpus.resolve() and not rebuild:
+        raise RagError(
+            f"the index at {index_dir} holds the articles of {remembered}, not {corpus}: "
+            f"run `rag index` to update it, or `rag index {corpus} --rebuild` to replace it"
+        )
+    if remembered is not None and not rebuild and not corpus.exists():
+        raise RagError(f"the indexed corpus folder {corpus} is gone: `rag index FOLDER --rebuild` indexes another one")
+    scanned_at = time.time_ns()
+    files = list_article_files(corpus)
+    if rebuild:
+        prev, why_not = None, ""
+    elif _is_live(previous, index_dir, embedder, chunk_size, chunk_overlap):
+        prev, why_not = previous, ""
+    else:
+        prev, why_not = _previous(index_dir, embedder, chunk_size, chunk_overlap)
+    prev_files: dict[str, Any] = prev.manifest["files"] if prev else {}
+    report = BuildReport(note=f"the previous index was not reused ({why_not})" if why_not else "")
+    chunk_row: dict[str, int] | None = None
+
+    parts: list[_Part] = []
+    for path in files:
+        rec = prev_files.get(path.name)
+        try:
+            stat = path.stat()
+            rows = _unchanged(prev, rec, path, stat) if prev else None
+            if prev and rows:
+                s0, s1, c0, c1 = rows
+                ss, cs = prev.sentences[s0:s1], prev.chunks[c0:c1]
+                parts.append(_Part(prev.articles[path.name], rec, ss, cs, prev.sentence_vectors[s0:s1], prev.chunk_vectors[c0:c1]))
+                report.reused_files.append(path.name)
+                continue
+            a = read_article(path)
+        except (ValueError, OSError) as e:
+            log.warning("skipping %s: %s", path.name, e)
+            report.skipped.append(Skipped(str(path), str(e)))
+            continue
+        digest = content_hash(a.text.encode("utf-8"))
+        ss = split(a)
+        cs = make_chunks(a, ss, chunk_size, chunk_overlap) if ss else []
+        part = _Part(a, {"sha256": digest, "chars": len(a.text), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}, ss, cs)
+        if prev and rec and rec.get("sha256") == digest and all(s.id in prev.sentence_row for s in ss):
+            if chunk_row is None:
+                chunk_row = {c.id: i for i, c in enumerate(prev.chunks)}  # once per build, not per article
+            if all(c.id in chunk_row for c in cs):
+                part.sv = prev.sentence_vectors[[prev.sentence_row[s.id] for s in ss]]
+                part.cv = prev.chunk_vectors[[chunk_row[c.id] for c in cs]]
+        (report.reused_files if part.sv is not None else report.embedded_files).append(a.id)
+        parts.append(part)
+    if not parts:
+        raise RagError(f"no readable articles (.txt, .md, .html) in {corpus}")
+    before = prev_files if prev else (live_manifest(index_dir) or {}).get("files")  # also when not reused
+    report.removed_files = sorted(set(before if isinstance(before, dict) else ()) - {p.article.id for p in parts})
+    report.corpus = str(corpus.resolve())
+
+    todo = [p for p in parts if p.sv is None]
+    if todo:
+        new_s = _embed_all(embedder, [s.text for p in todo for s in p.sentences], "sentences")
+        new_c = _embed_all(embedder, [c.text for p in todo for c in p.chunks], "chunks")
+        i = j = 0
+        for p in todo:
+            p.sv, p.cv = new_s[i : i + len(p.sentences)], new_c[j : j + len(p.chunks)]
+            i, j = i + len(p.sentences), j + len(p.chunks)
+    dim = embedder.dim
+    sv = np.concatenate([p.sv for p in parts if p.sv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
+    cv = np.concatenate([p.cv for p in parts if p.cv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
+    si, ci = vectors.build(sv, index_kind), vectors.build(cv, index_kind)
 
     sentences: list[Sentence] = []
     chunks: list[Chunk] = []
-    sv_parts: list[np.ndarray] = []
-    cv_parts: list[np.ndarray] = []
-    hashes: dict[str, dict[str, Any]] = {}
-    todo: list[tuple[int, list[Sentence], list[Chunk]]] = []
-    for a in articles:
-        digest = content_hash(a.text.encode("utf-8"))
-        hashes[a.id] = {"sha256": digest, "chars": len(a.text)}
-        ss = split(a)
-        cs = make_chunks(a, ss, chunk_size, chunk_overlap) if ss else []
-        if prev and prev_hashes.get(a.id, {}).get("sha256") == digest:
-            rows = [prev.sentence_row[s.id] for s in ss]
-            crow = {c.id: i for i, c in enumerate(prev.chunks)}
-            sv_parts.append(prev.sentence_vectors[rows])
-            cv_parts.append(prev.chunk_vectors[[crow[c.id] for c in cs]])
-            report.reused_files.append(a.id)
-        else:
-            todo.append((len(sv_parts), ss, cs))
-            sv_parts.append(np.zeros((0, embedder.dim), np.float32))
-            cv_parts.append(np.zeros((0, embedder.dim), np.float32))
-            report.embedded_files.append(a.id)
-        sentences.extend(ss)
-        chunks.extend(cs)
-    report.removed_files = sorted(set(prev_hashes) - set(hashes))
-
-    if todo:
-        new_s = _embed_all(embedder, [s.text for _, ss, _ in todo for s in ss], "sentences")
-        new_c = _embed_all(embedder, [c.text for _, _, cs in todo for c in cs], "chunks")
-        i = j = 0
-        for slot, ss, cs in todo:
-            sv_parts[slot], cv_parts[slot] = new_s[i : i + len(ss)], new_c[j : j + len(cs)]
-            i, j = i + len(ss), j + len(cs)
-    dim = embedder.dim
-    sv = np.concatenate(sv_parts).astype(np.float32) if sv_parts else np.zeros((0, dim), np.float32)
-    cv = np.concatenate(cv_parts).astype(np.float32) if cv_parts else np.zeros((0, dim), np.float32)
-    si, ci = vectors.build(sv, index_kind), vectors.build(cv, index_kind)
-
+    files_out: dict[str, dict[str, Any]] = {}
+    for p in parts:
+        rows = {"sentences": [len(sentences), len(sentences) + len(p.sentences)], "chunks": [len(chunks), len(chunks) + len(p.chunks)]}
+        files_out[p.article.id] = {**{k: v for k, v in p.record.items() if k not in rows}, **rows}
+        sentences.extend(p.sentences)
+        chunks.extend(p.chunks)
+    articles = [p.article for p in parts]
     manifest = {
         "format": FORMAT,
         "corpus": str(corpus.resolve()),
         "embedder": {"name": embedder.name, "fingerprint": embedder.fingerprint, "dim": dim},
         "splitter": _splitter(chunk_size, chunk_overlap),
         "index_kind": vectors.kind_of(si),
-        "files": hashes,
+        "files": files_out,
         "counts": {"articles": len(articles), "sentences": len(sentences), "chunks": len(chunks)},
         "versions": _versions(),
+        "scanned_at_ns": scanned_at,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    _write_atomically(index_dir, manifest, articles, hashes, sentences, chunks, sv, cv, si, ci)
+    replaced = index_dir.resolve() if index_dir.is_symlink() else None
+    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, sv, cv, si, ci))
+    versions.prune(index_dir, keep=[replaced] if replaced else [])
     report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
     report.seconds = time.perf_counter() - t0
     report.path = str(index_dir)
+    report.store = Store(manifest, articles, sentences, chunks, sv, cv, si, ci, version=final.name)
     return report
 
 
-def _write_atomically(
-    index_dir: Path,
+def _write(
+    folder: Path,
     manifest: dict[str, Any],
     articles: Iterable[Article],
-    hashes: dict[str, dict[str, Any]],
+    files: dict[str, dict[str, Any]],
     sentences: list[Sentence],
     chunks: list[Chunk],
     sv: np.ndarray,
@@ -260,50 +443,28 @@ def _write_atomically(
     si,
     ci,
 ) -> None:
-    versions_dir = index_dir.parent / (index_dir.name + "-versions")
-    versions_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-    tmp = versions_dir / (stamp + ".tmp")
-    tmp.mkdir()
-    try:
-        (tmp / "articles.json").write_text(
-            json.dumps(
-                [
-                    {"id": a.id, "title": a.title, "date": a.date, "path": a.path, "sha256": hashes[a.id]["sha256"], "text": a.text}
-                    for a in articles
+    """The files of one version; manifest.json last (it marks the version complete)."""
+    (folder / "articles.json").write_text(
+        json.dumps(
+            [
+                {"id": a.id, "title": a.title, "date": a.date, "path": a.path, "sha256": files[a.id]["sha256"], "text": a.text}
+                for a in articles
+            ],
+            ensure_ascii=False,
+        )
+    )
+    (folder / "spans.json").write_text(
+        json.dumps(
+            {
+                "sentences": [[s.article_id, s.n, s.start, s.end] for s in sentences],
+                "chunks": [
+                    [c.article_id, int(c.sentence_ids[0].rsplit("#", 1)[1]), int(c.sentence_ids[-1].rsplit("#", 1)[1])] for c in chunks
                 ],
-                ensure_ascii=False,
-            )
+            }
         )
-        (tmp / "spans.json").write_text(
-            json.dumps(
-                {
-                    "sentences": [[s.article_id, s.n, s.start, s.end] for s in sentences],
-                    "chunks": [
-                        [c.article_id, int(c.sentence_ids[0].rsplit("#", 1)[1]), int(c.sentence_ids[-1].rsplit("#", 1)[1])] for c in chunks
-                    ],
-                }
-            )
-        )
-        np.save(tmp / "sentences.npy", sv)
-        np.save(tmp / "chunks.npy", cv)
-        vectors.save(si, tmp / "sentences.faiss")
-        vectors.save(ci, tmp / "chunks.faiss")
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))  # written last: marks the version complete
-        final = versions_dir / stamp
-        tmp.rename(final)
-        link_tmp = index_dir.parent / (index_dir.name + f".link-{os.getpid()}")
-        if link_tmp.is_symlink() or link_tmp.exists():
-            link_tmp.unlink()
-        link_tmp.symlink_to(final.relative_to(index_dir.parent))
-        if index_dir.exists() and not index_dir.is_symlink():
-            raise RagError(f"{index_dir} exists and is not an index link made by `rag index`; move it away first")
-        os.replace(link_tmp, index_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    # Keep the newest two versions (the live one and its predecessor) and drop the rest.
-    live = index_dir.resolve()
-    for old in sorted(p for p in versions_dir.iterdir() if p.is_dir())[:-2]:
-        if old.resolve() != live:
-            shutil.rmtree(old, ignore_errors=True)
+    )
+    np.save(folder / "sentences.npy", sv)
+    np.save(folder / "chunks.npy", cv)
+    vectors.save(si, folder / "sentences.faiss")
+    vectors.save(ci, folder / "chunks.faiss")
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))

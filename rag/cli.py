@@ -38,7 +38,13 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
 
     ix = sub.add_parser("index", help="build or update the index over a folder of articles")
-    ix.add_argument("corpus", nargs="?", type=Path, help="folder of .txt/.md/.html articles (default: bundled corpus/)")
+    ix.add_argument(
+        "corpus",
+        nargs="?",
+        type=Path,
+        help="folder of .txt/.md/.html articles (default: the folder the index was built from, else corpus/)",
+    )
+    ix.add_argument("--rebuild", action="store_true", help="start over: re-embed everything; needed to index a different folder")
     ix.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
     ix.add_argument("--chunk-size", type=int, help="sentences per chunk (default 3)")
     ix.add_argument("--chunk-overlap", type=int, help="sentences shared by consecutive chunks (default 1)")
@@ -125,11 +131,15 @@ def _print_answer(a) -> None:
 def cmd_index(args, cfg) -> int:
     from rag.wiring import build_index
 
-    r = build_index(cfg, args.corpus)
+    r = build_index(cfg, args.corpus, rebuild=args.rebuild)
+    if r.note:
+        print(f"note: {r.note}: indexing every article again", file=sys.stderr)
     for s in r.skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    if r.removed_files:
+        print(r.removed_summary(), file=sys.stderr)
     print(
-        f"indexed {r.articles} articles, {r.sentences} sentences, {r.chunks} chunks in {r.seconds:.1f} s "
+        f"indexed {r.articles} articles from {r.corpus}, {r.sentences} sentences, {r.chunks} chunks in {r.seconds:.1f} s "
         f"(embedded {len(r.embedded_files)}, reused {len(r.reused_files)}, removed {len(r.removed_files)}) → {r.path}"
     )
     return 0
@@ -201,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         from rag.config import load_config
 
         cfg = load_config(args.config, _overrides(args))
+        if args.command in ("ask", "chat") or (args.command == "index" and args.corpus is None and not args.rebuild):
+            from rag.wiring import adopt_indexed_corpus
+
+            adopt_indexed_corpus(cfg)  # one index, one corpus: its folder, or one clear line
         return {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval, "config": cmd_config}[args.command](args, cfg)
     except RagError as e:
         print(f"error: {e}", file=sys.stderr)

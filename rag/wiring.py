@@ -43,10 +43,36 @@ def load_store(cfg: Config, embedder):
     return load(cfg.index_dir, embedder.fingerprint, cfg.chunk_size, cfg.chunk_overlap)
 
 
-def build_index(cfg: Config, corpus: Path | None = None, embedder=None):
-    from index.store import build
+def adopt_indexed_corpus(cfg: Config) -> None:
+    """One index, one corpus: when the config does not name a corpus folder, use the one the
+    index was built from (`rag index ~/news`, then `rag chat` adds articles to ~/news); when it
+    names another folder, refuse with one line (`--rebuild` replaces the index on purpose)."""
+    from index.store import indexed_corpus
 
-    return build(corpus or cfg.corpus, cfg.index_dir, embedder or build_embedder(cfg), cfg.chunk_size, cfg.chunk_overlap)
+    remembered = indexed_corpus(cfg.index_dir)
+    if remembered is None or remembered == Path(cfg.corpus).resolve():
+        return
+    source = cfg.sources.get("corpus", "default")
+    if source == "default":
+        cfg.corpus = remembered
+        cfg.sources["corpus"] = f"index {cfg.index_dir}"
+        return
+    raise RagError(
+        f"the index at {cfg.index_dir} holds the articles of {remembered}, but corpus = {cfg.corpus} ({source}): "
+        f"drop that setting, or run `rag index {cfg.corpus} --rebuild` to replace the index"
+    )
+
+
+def build_index(cfg: Config, corpus: Path | None = None, embedder=None, rebuild: bool = False, previous=None):
+    """Build or update the index. Without `corpus`: the folder the index remembers, if the
+    config does not name one (see `adopt_indexed_corpus`), else `cfg.corpus`."""
+    from index.store import build, indexed_corpus
+
+    if corpus is None:
+        remembered = indexed_corpus(cfg.index_dir)
+        corpus = remembered if remembered is not None and cfg.sources.get("corpus", "default") == "default" else cfg.corpus
+    emb = embedder or build_embedder(cfg)
+    return build(corpus, cfg.index_dir, emb, cfg.chunk_size, cfg.chunk_overlap, rebuild=rebuild, previous=previous)
 
 
 def build_engine(cfg: Config, generator=None):

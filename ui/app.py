@@ -23,7 +23,7 @@ from rag.errors import RagError  # noqa: E402
 from rag.types import Article  # noqa: E402
 from ui.assets import CSS, HEAD  # noqa: E402
 from ui.chat import AnswerFn, Session, run_turn  # noqa: E402
-from ui.corpus import pasted_article  # noqa: E402
+from ui.corpus import pasted_article, take_upload  # noqa: E402
 from ui.feedback import RATINGS, feedback_record  # noqa: E402
 from ui.format import SOURCES_EMPTY, article_rows, chat_messages, sources_html  # noqa: E402
 
@@ -132,8 +132,7 @@ def build_ui(
     def add_file(path: str | None):
         if not path:
             return "⚠ Choose a file first.", gr.skip(), gr.skip(), gr.skip()
-        p = Path(path)
-        msg, rows, summary = add(p.name, p.read_bytes())
+        msg, rows, summary = add(*take_upload(path))  # reads the upload and deletes its temp copy
         return msg, rows, summary, None
 
     def add_pasted(title: str, date: str, text: str):

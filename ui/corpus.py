@@ -1,14 +1,20 @@
 """Adding an article from the browser: save it into the corpus folder, re-index, reload.
 
-A file is never overwritten: identical content already in the corpus is reported as
-such, and a different file with the same name gets a new name (`name-2.txt`), which the
-user is told about. Re-indexing is incremental (only the new file is embedded) and the
-engine's store is swapped for the new one only after the index was written.
+The corpus folder is the one the loaded index was built from (one index, one corpus). A
+file is never overwritten: identical content already in the corpus is reported as such,
+and a different file with the same name gets a new name (`name-2.txt`), which the user is
+told about. Re-indexing is incremental (only the new file is read and embedded) and the
+engine's store is swapped for the new one only after the index was written. When the
+re-index fails for any reason the new file is removed again, so no file sits in the
+corpus unindexed; files already there are never touched.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -17,6 +23,8 @@ from pathlib import Path
 from index.reading import SUFFIXES
 from rag.errors import RagError
 from rag.types import Article
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 2_000_000
 _DATE = re.compile(r"^(?:19|20)\d\d-[01]\d-[0-3]\d$")
@@ -103,6 +111,28 @@ def save_article(corpus: Path, name: str, data: bytes) -> Saved:
     raise RagError(f"too many files named like {name} in {corpus}")
 
 
+def _temp_roots() -> list[Path]:
+    roots = [Path(tempfile.gettempdir())]
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        roots.append(Path(os.environ["GRADIO_TEMP_DIR"]))
+    return [r.resolve() for r in roots]
+
+
+def take_upload(path: str | Path) -> tuple[str, bytes]:
+    """The name and bytes of a file uploaded through the browser, deleting the upload's temp
+    copy (Gradio never does). Only files in the temp folder are deleted, never anything else."""
+    p = Path(path)
+    data = p.read_bytes()
+    resolved = p.resolve()
+    if any(resolved.is_relative_to(root) and resolved != root for root in _temp_roots()):
+        try:
+            p.unlink()
+            p.parent.rmdir()  # Gradio puts each upload in its own folder; fails harmlessly when not empty
+        except OSError:
+            pass
+    return p.name, data
+
+
 class Library:
     """The corpus behind a running engine: list its articles, add one (one add at a time)."""
 
@@ -110,24 +140,49 @@ class Library:
         self.cfg, self.engine = cfg, engine
         self.lock = threading.Lock()
 
+    @property
+    def corpus(self) -> Path:
+        """The folder the loaded index was built from (the configured one for an old index)."""
+        return Path(self.engine.store.manifest.get("corpus") or self.cfg.corpus)
+
     def articles(self) -> list[Article]:
         return list(self.engine.store.articles.values())
+
+    def _indexed(self, name: str) -> bool:
+        """Whether the live index (not the engine's store) holds article `name`."""
+        from index.store import live_manifest
+
+        files = (live_manifest(self.cfg.index_dir) or {}).get("files")
+        return isinstance(files, dict) and name in files
 
     def add(self, name: str, data: bytes) -> str:
         """Save, re-index incrementally, reload the store; returns a message for the user."""
         from rag.wiring import build_index, load_store
 
         with self.lock:
-            saved = save_article(self.cfg.corpus, name, data)
+            corpus = self.corpus
+            saved = save_article(corpus, name, data)
             if not saved.new and saved.path.name in self.engine.store.articles:
                 return f"Nothing added: {saved.note}."
             try:
-                report = build_index(self.cfg, embedder=self.engine.embedder)
-                store = load_store(self.cfg, self.engine.embedder)
-            except RagError as e:
-                if saved.new:
+                report = build_index(self.cfg, corpus, embedder=self.engine.embedder, previous=self.engine.store)
+                store = report.store if report.store is not None else load_store(self.cfg, self.engine.embedder)
+            except BaseException as e:
+                # Any failure: never leave the new file in the corpus unindexed. If the swap
+                # happened before the failure, the file is indexed and stays.
+                indexed = self._indexed(saved.path.name)
+                if saved.new and not indexed:
                     saved.path.unlink(missing_ok=True)
-                raise RagError(f"{saved.path.name} was not added: re-indexing failed: {e}") from None
+                if not isinstance(e, Exception):
+                    raise
+                if not isinstance(e, RagError | OSError):
+                    log.exception("re-indexing after adding %s failed", saved.path.name)
+                reason = str(e) if isinstance(e, RagError) else f"{type(e).__name__}: {str(e)[:160]}"
+                if indexed:
+                    raise RagError(
+                        f"{saved.path.name} was indexed, but the chat could not reload the index ({reason}): restart it"
+                    ) from None
+                raise RagError(f"{saved.path.name} was not added: re-indexing failed: {reason}") from None
             self.engine.store = store
             article = store.articles.get(saved.path.name)
             if article is None:
@@ -136,8 +191,9 @@ class Library:
                     saved.path.unlink(missing_ok=True)
                 raise RagError(f"{saved.path.name} was not added: {reason}")
             note = f" ({saved.note})" if saved.note else ""
+            removed = f" Also {report.removed_summary()}." if report.removed_files else ""
             return (
                 f"Added {article.id}: “{article.title}”{note}. Index updated in {report.seconds:.1f} s "
                 f"(embedded {len(report.embedded_files)} file, reused {len(report.reused_files)}); "
-                f"{len(store.articles)} articles indexed."
+                f"{len(store.articles)} articles indexed.{removed}"
             )
