@@ -85,6 +85,7 @@ def run_eval(
     cfg: Config, corpus: Path, cases_path: Path, limit: int | None = None, dense: bool = True, peer: bool = True, generator: Any = None
 ) -> dict[str, Any]:
     """Everything but the writing: returns the report as a dict. `generator` replaces the configured one (tests)."""
+    from index.store import indexed_corpus
     from rag.wiring import build_engine, build_generator, build_index
 
     texts = read_corpus_texts(corpus)
@@ -97,7 +98,9 @@ def run_eval(
     mach = machine()
 
     t0 = time.perf_counter()
-    built = build_index(ecfg, corpus)
+    # The eval's index is a cache of this corpus: one built from this corpus elsewhere (a moved checkout) is replaced.
+    remembered = indexed_corpus(ecfg.index_dir)
+    built = build_index(ecfg, corpus, rebuild=remembered is not None and remembered != corpus.resolve())
     index_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     # From the user's cfg, not ecfg: the joined model lives in the user's data dir.
