@@ -63,9 +63,9 @@ _OVERRIDE = _words(
     "skip",
     "discard",
     "abandon",
-    "stop\s+following",
+    r"stop\s+following",
     r"(?:do\s+not|don'?t|never)\s+(?:follow|obey|use|read|rely\s+on|consult|cite)",
-    "never\s+mind",
+    r"never\s+mind",
     "ignorez",
     "ignorer",
     "oublie",
@@ -78,9 +78,9 @@ _OVERRIDE = _words(
     "olviden",
     "descarta",
     "ignoriere",
-    "ignorieren(?:\s+sie)?",
+    r"ignorieren(?:\s+sie)?",
     "vergiss",
-    "vergessen(?:\s+sie)?",
+    r"vergessen(?:\s+sie)?",
     "missachte",
 )
 _FILLER = _words(
