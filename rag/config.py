@@ -32,7 +32,7 @@ class Config:
     backend: str = "bundled"  # bundled | gguf | openai
     profile: str = "best"  # the bundled reader: best (Qwen2.5-Coder 1.5B) | fast (0.5B: faster first token, weaker answers)
     model: str = ""  # GGUF path for the gguf backend
-    llm_url: str = ""  # openai backend
+    llm_url: str = field(default="", repr=False)  # openai backend (may hold user:password: shown only through redact_url)
     llm_model: str = ""
     llm_api_key: str = field(default="", repr=False)
     llm_allow_insecure_key: bool = False  # send the API key over plain http to a non-loopback host
