@@ -25,7 +25,7 @@ from rag.judge import Judge, confirmed
 from rag.partial import not_covered_sentence, question_parts, unanswered_parts
 from rag.prompt import answer_messages
 from rag.retrieve import answer_type, has_type, retrieve
-from rag.scope import clean_question, is_meta_request, is_relevant
+from rag.scope import clean_question, is_injection, is_meta_request, is_relevant
 from rag.spellings import spelling_versions
 from rag.types import Answer, Sentence
 from rag.verify import AnswersQuestion, Support, Verifier, names_in
@@ -215,4 +215,4 @@ def evidence_sentences(store: Store, sentences: list[Sentence], radius: int = 0)
             out.setdefault(x.id, x)
     # An article sentence that gives orders to an assistant is an injection attempt: it is never
     # shown to the model as evidence nor cited as support (the article's other sentences still are).
-    return [s for s in out.values() if not is_meta_request(s.text)]
+    return [s for s in out.values() if not is_injection(s.text)]

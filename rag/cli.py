@@ -20,7 +20,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rag", description="Offline question answering over news articles, with verified sentence-level citations."
     )
-    p.add_argument("--config", type=Path, help="TOML config file (default: ./rag.toml or $RAG_CONFIG)")
+    p.add_argument(
+        "--config", type=Path, help="TOML config file (default: $RAG_CONFIG, else ~/.config/rag/rag.toml if it exists; never ./rag.toml)"
+    )
     p.add_argument("--data-dir", type=Path, help="where the index and joined model live (default: ./data)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="-v info, -vv debug (shows the exact prompt)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -192,6 +194,13 @@ def cmd_eval(args, cfg) -> int:
 
 
 def cmd_config(args, cfg) -> int:
+    """Every effective value and where it came from: default, the config file (and how it was
+    chosen), an environment variable or the command line. Keys and URL passwords are masked."""
+    from rag.config import user_config_file
+
+    if cfg.config_file is None:
+        user = user_config_file(dict(os.environ))
+        print(f"# no config file (--config FILE, $RAG_CONFIG, or {user or '~/.config/rag/rag.toml'}); ./rag.toml is not read")
     for k, v in cfg.public().items():
         print(f"{k} = {v!r}    # {cfg.sources.get(k, 'default')}")
     return 0
@@ -211,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         from rag.config import load_config
 
         cfg = load_config(args.config, _overrides(args))
+        if cfg.config_file is not None:
+            print(f"config: {cfg.config_file}", file=sys.stderr, flush=True)
         if args.command in ("ask", "chat") or (args.command == "index" and args.corpus is None and not args.rebuild):
             from rag.wiring import adopt_indexed_corpus
 

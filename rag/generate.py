@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from rag.config import redact_url
 from rag.errors import RagError
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,11 @@ class LlamaCppGenerator:
             self.prefix_state = self.prefix_state or "off"
 
     def stream(self, messages: list[Message], max_tokens: int = 160) -> Iterator[str]:
+        from rag.markers import defused_for
+
+        # The chat handler tokenizes the whole rendered prompt with special tokens on: no text
+        # inside a message may spell one of the vocabulary's control tokens (rag/markers.py).
+        messages = [{**m, "content": defused_for(self.llm, m["content"])} for m in messages]
         with self.lock:
             if self.prefix_cache is not None and not self.prefix_state:
                 self._warm_prefix(messages)
@@ -151,13 +157,16 @@ def _base_url(url: str) -> str:
     url = (url or "").strip()
     if not url:
         raise RagError("the openai backend needs a server URL: set RAG_LLM_URL or --llm-url (e.g. http://127.0.0.1:8080/v1)")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RagError(f"LLM server URL must look like http://HOST:PORT/v1 (got {one_line(url, 80)!r})")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RagError(f"LLM server URL must look like http://HOST:PORT/v1 (got {one_line(redact_url(url), 80)!r})")
     try:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
-        raise RagError(f"LLM server URL has an invalid port: {one_line(url, 80)!r}") from None
+        raise RagError(f"LLM server URL has an invalid port: {one_line(redact_url(url), 80)!r}") from None
     url = url.rstrip("/")
     for tail in ("/chat/completions", "/completions"):
         if url.endswith(tail):
@@ -180,16 +189,38 @@ class OpenAIGenerator:
     serves exactly one model is asked for its name.
     """
 
-    def __init__(self, url: str, model: str = "", api_key: str | None = None, connect_timeout: float = 5.0, read_timeout: float = 120.0):
+    def __init__(
+        self,
+        url: str,
+        model: str = "",
+        api_key: str | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 120.0,
+        allow_insecure_key: bool = False,
+    ):
+        """The API key is sent only over https or to a loopback host; to plain http elsewhere
+        only with `allow_insecure_key` (`llm_allow_insecure_key = true`), else a warning says why not."""
         self.url = _base_url(url)
+        self.shown_url = redact_url(self.url)  # for messages and logs: never a user:password
         self.model = (model or "").strip()
         self._key = (api_key or "").strip() or None
+        given = self._key
+        self._withheld = False  # a key was configured but not sent (plain http to another machine)
         if self._key and (not self._key.isascii() or any(c.isspace() for c in self._key)):
             raise RagError("the LLM API key contains spaces or non-ASCII characters: check RAG_LLM_API_KEY / OPENAI_API_KEY")
+        if self._key and urlsplit(self.url).scheme == "http" and not _is_loopback(self.url) and not allow_insecure_key:
+            log.warning(
+                "not sending the API key to %s: plain http to another machine would expose it "
+                "(use https, or set llm_allow_insecure_key = true to send it anyway)",
+                self.shown_url,
+            )
+            self._key, self._withheld = None, True
+        userinfo = urlsplit(self.url).netloc.rpartition("@")[0]
+        self._secrets = [s for s in (given, userinfo, urlsplit(self.url).password) if s]
         if connect_timeout <= 0 or read_timeout <= 0:
             raise RagError("connect_timeout and read_timeout must be positive numbers of seconds")
         self.timeouts = (float(connect_timeout), float(read_timeout))
-        self.where = f"LLM server {self.url}"
+        self.where = f"LLM server {self.shown_url}"
         if not self.model:
             self._guess_model()
 
@@ -198,10 +229,13 @@ class OpenAIGenerator:
         return f"openai:{self.model or 'default'}"
 
     def __repr__(self) -> str:  # never show the key
-        return f"OpenAIGenerator(url={self.url!r}, model={self.model!r})"
+        return f"OpenAIGenerator(url={self.shown_url!r}, model={self.model!r})"
 
     def _fail(self, what: str) -> RagError:
-        return RagError(one_line(f"{self.where} {what}", 400, self._key))
+        text = f"{self.where} {what}"
+        for secret in self._secrets:  # a server or library may echo the key or the URL's password
+            text = text.replace(secret, "***")
+        return RagError(one_line(text, 400))
 
     def stream(self, messages: list[Message], max_tokens: int = 160) -> Iterator[str]:
         try:
@@ -221,7 +255,7 @@ class OpenAIGenerator:
                     "stream": True,
                     "stop": STOP[:2],
                 }
-                log.debug("POST %s/chat/completions model=%s max_tokens=%d", self.url, self.model, max_tokens)
+                log.debug("POST %s/chat/completions model=%s max_tokens=%d", self.shown_url, self.model, max_tokens)
                 with client.stream("POST", self.url + "/chat/completions", json=body) as resp:
                     if resp.status_code >= 400:
                         raise self._http_error(client, resp)
@@ -368,7 +402,12 @@ class OpenAIGenerator:
         status = resp.status_code
         hint = ""
         if status in (401, 403):
-            hint = "check RAG_LLM_API_KEY / OPENAI_API_KEY" if self._key else "no API key was sent: set RAG_LLM_API_KEY or OPENAI_API_KEY"
+            if self._withheld:
+                hint = "the API key was not sent over plain http: use https, or set llm_allow_insecure_key = true"
+            else:
+                hint = (
+                    "check RAG_LLM_API_KEY / OPENAI_API_KEY" if self._key else "no API key was sent: set RAG_LLM_API_KEY or OPENAI_API_KEY"
+                )
         elif status in (400, 404, 422) and "model" in detail.lower():
             served = self._served_models(client)
             hint = f"model {self.model!r} is not served" + (f"; it serves: {', '.join(served[:5])}" if served else "")

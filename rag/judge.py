@@ -76,7 +76,10 @@ class ModelJudge:
         return sorted({self.llm.tokenize(w.encode(), add_bos=False, special=False)[0] for w in words})
 
     def prompt(self, claim: str, evidence: Sequence[str]) -> str:
-        user = render("judge.j2", self.folder, claim=claim, evidence=" ".join(evidence))
+        from rag.markers import defused_for
+
+        # claim and evidence are defused by `render`; then any other special string of this vocabulary
+        user = defused_for(self.llm, render("judge.j2", self.folder, claim=claim, evidence=" ".join(evidence)))
         return f"<|im_start|>system\n{self.system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
 
     def probability(self, claim: str, evidence: Sequence[str]) -> float:

@@ -1,6 +1,9 @@
 """Prompts live as files in `prompts/`; this renders them strictly and shows them at debug level.
 
 A missing template variable is an error (Jinja `StrictUndefined`), never a silent blank.
+Template variables are untrusted text (questions, article sentences, claims): control-token
+markers in them are neutralised (`rag.markers.defuse`) so `<|im_end|>` inside an article can
+never end a turn; the templates' own text is trusted and left as written.
 The system text and few-shot turns are identical for every question, so llama.cpp can
 reuse their KV cache; only the final user turn (excerpts + question) changes.
 """
@@ -11,6 +14,8 @@ import json
 import logging
 from functools import cache
 from pathlib import Path
+
+from rag.markers import defuse
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +31,18 @@ def _env(folder: str):
     )
 
 
+def _defused(value: object) -> object:
+    if isinstance(value, str):
+        return defuse(value)
+    if isinstance(value, list | tuple):
+        return [_defused(v) for v in value]
+    return value
+
+
 def render(name: str, folder: Path = PROMPTS_DIR, **variables: object) -> str:
-    return _env(str(folder)).get_template(name).render(**variables).strip()
+    """The template filled with `variables`, each string in them defused of control markers."""
+    safe = {k: _defused(v) for k, v in variables.items()}
+    return _env(str(folder)).get_template(name).render(**safe).strip()
 
 
 def answer_messages(question: str, excerpts: list[str], folder: Path = PROMPTS_DIR) -> list[dict[str, str]]:

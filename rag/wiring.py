@@ -22,7 +22,9 @@ def build_generator(cfg: Config):
     from rag.models import bundled_gguf, packaged_model
 
     if cfg.backend == "openai":
-        return OpenAIGenerator(cfg.llm_url, cfg.llm_model, cfg.llm_api_key or None, cfg.connect_timeout, cfg.read_timeout)
+        return OpenAIGenerator(
+            cfg.llm_url, cfg.llm_model, cfg.llm_api_key or None, cfg.connect_timeout, cfg.read_timeout, cfg.llm_allow_insecure_key
+        )
     threads = cfg.threads or None
     if cfg.backend == "gguf":
         return LlamaCppGenerator(Path(cfg.model), n_ctx=cfg.n_ctx, threads=threads, cache_dir=cfg.data_dir / "cache")
