@@ -47,6 +47,7 @@ import numpy as np
 log = logging.getLogger("evals.loadtest")
 
 ROOT = Path(__file__).resolve().parent.parent
+HTTP_TIMEOUT_S = 300.0
 QUESTIONS = (
     "What happened at the Karachi Police Office?",
     "How many attackers were killed?",
@@ -170,6 +171,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def client_for(url: str) -> Any:
+    """A Gradio API client (a session of its own) that waits for a busy server: httpx's
+    default 5 s timeout fails requests on a loaded 2-core machine."""
+    from gradio_client import Client
+
+    return Client(url, verbose=False, httpx_kwargs={"timeout": HTTP_TIMEOUT_S})
+
+
 def _progress(msg: str, *args: Any) -> None:
     log.info(msg, *args)
 
@@ -202,7 +211,7 @@ def run(
     store_on_disk: Callable[[], set[str]],
 ) -> dict[str, Any]:
     """Serve the page, run the sessions and the uploads at once, check, and report."""
-    from gradio_client import Client, handle_file
+    from gradio_client import handle_file
 
     from ui.app import build_ui, serve
     from ui.feedback import append_jsonl
@@ -223,7 +232,7 @@ def run(
 
     def session(i: int) -> None:
         try:
-            client = Client(url, verbose=False)
+            client = client_for(url)
             asked = []
             chat: list[dict[str, Any]] = []
             for j in range(questions):
@@ -260,7 +269,7 @@ def run(
 
     def uploader() -> None:
         try:
-            client = Client(url, verbose=False)
+            client = client_for(url)
             for k, (title, text) in enumerate(upload_texts(uploads)):
                 if k % 2 == 0:
                     path = workdir / "uploads" / f"loadtest_upload_{k}.txt"
@@ -290,7 +299,7 @@ def run(
         final_q = f"{QUESTIONS[0]} (final check)"
         final_ok = False
         try:
-            client = Client(url, verbose=False)
+            client = client_for(url)
             client.predict(final_q, api_name="/accept")
             out = client.submit(api_name="/answer_next").result(timeout=timeout_s)
             final_problems = check_session([final_q], out[0], recorder.answers)

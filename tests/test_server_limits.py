@@ -221,7 +221,7 @@ def free_port() -> int:
 
 def post(port: int, path: str, length: int, body: bytes = b"") -> tuple[int, str]:
     """POST declaring `length` bytes, sending only `body`: the answer comes before the rest."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     try:
         conn.putrequest("POST", path)
         conn.putheader("Content-Type", "application/json")
@@ -243,7 +243,7 @@ def test_limits_hold_through_the_gradio_api():
     port = free_port()
     ui.app.serve(page.demo, "127.0.0.1", port, block=False, limits=limits)
     try:
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, httpx_kwargs={"timeout": 120.0})  # a busy CI machine
         chat = client.predict("x" * 1_000_000, api_name="/accept")[0]
         assert len(chat) == 1 and "the limit is 2,000" in json.dumps(chat)
         client.predict("Where is the office?", api_name="/accept")
@@ -268,7 +268,7 @@ def test_load_test_with_a_fake_model(tmp_path, capsys):
     out = tmp_path / "loadtest.json"
     assert loadtest.main(["--fake", "--sessions", "20", "--questions", "1", "--uploads", "3", "--out", str(out)]) == 0
     report = json.loads(out.read_text())
-    assert report["ok"] and report["problems"] == [] and report["answered"] == 20
+    assert report["problems"] == [] and report["ok"] and report["answered"] == 20
     assert len(report["uploads_added"]) == 3 and report["final_question_answered"]
     assert report["queue_wait"]["p50_s"] <= report["queue_wait"]["p95_s"]
     assert "OK: no answer in the wrong session" in capsys.readouterr().out
@@ -286,3 +286,38 @@ def test_load_test_check_finds_an_answer_in_the_wrong_session():
     assert check_session([mine], chat_messages(right), answers) == []
     assert "not the one produced for it" in check_session([mine], chat_messages(wrong), answers)[0]
     assert "the chat shows the questions" in check_session([theirs], chat_messages(right), answers)[0]
+
+
+def test_body_limit_counts_a_body_sent_without_a_length():
+    import asyncio
+
+    from ui.limits import BodyLimit
+
+    async def app(scope, receive, send):  # reads the whole body, then answers 200 with its size
+        size, more = 0, True
+        while more:
+            message = await receive()
+            size += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": str(size).encode()})
+
+    def call(path: str, chunks: int) -> list[dict]:
+        incoming = [{"type": "http.request", "body": b"x" * 1000, "more_body": i < chunks - 1} for i in range(chunks)]
+        sent: list[dict] = []
+
+        async def receive():
+            return incoming.pop(0)
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "path": path, "headers": [(b"transfer-encoding", b"chunked")]}
+        asyncio.run(BodyLimit(app, max_bytes=5000, upload_bytes=2000)(scope, receive, send))
+        return sent
+
+    assert [m.get("status") for m in call("/gradio_api/queue/join", 5)][0] == 200
+    refused = call("/gradio_api/queue/join", 6)
+    assert refused[0]["status"] == 413 and b"5,000 bytes" in refused[1]["body"]
+    assert call("/gradio_api/upload", 3)[0]["status"] == 413
+    assert call("/gradio_api/upload", 2)[1]["body"] == b"2000"
