@@ -23,7 +23,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install install-dev index run test test-fast lint eval gate bench clean browser-deps llama-proof
+.PHONY: install install-dev index run test test-fast lint eval gate bench loadtest clean browser-deps llama-proof
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -76,6 +76,14 @@ gate: install-dev
 
 bench: install-dev index
 	$(PY) -m evals.bench
+
+# 20 chat sessions x 2 questions to the real model while 3 articles are added, against the app
+# served in-process over private copies of the corpus and index (slow on 2 cores: progress on
+# stderr). Prints p50/p95 queue wait and answer time, writes evals/reports/loadtest.json, and
+# fails if an answer reaches the wrong session, an upload is lost or the server stops serving.
+# `python -m evals.loadtest --fake` runs the same with an echoing model in seconds (a test does).
+loadtest: install-dev index
+	$(PY) -m evals.loadtest
 
 # Debian's Chromium for the browser test (root on CI; skipped when already there).
 browser-deps:

@@ -344,22 +344,6 @@ def test_a_failure_after_the_swap_keeps_the_indexed_file(tmp_path, corpus_copy, 
     assert (corpus_copy / "quake.txt").exists() and "quake.txt" in load(cfg.index_dir, emb.fingerprint).articles
 
 
-def test_an_upload_temp_copy_is_deleted_after_it_is_read_and_nothing_else(tmp_path, monkeypatch):
-    import ui.corpus
-    from ui.corpus import take_upload
-
-    temp = tmp_path / "gradio"
-    (temp / "abc123").mkdir(parents=True)
-    upload = temp / "abc123" / "Quake report.txt"
-    upload.write_bytes(b"A quake.")
-    monkeypatch.setattr(ui.corpus, "_temp_roots", lambda: [temp.resolve()])
-    assert take_upload(str(upload)) == ("Quake report.txt", b"A quake.")
-    assert not upload.exists() and not (temp / "abc123").exists()
-    mine = tmp_path / "my-article.txt"
-    mine.write_bytes(b"Mine.")
-    assert take_upload(mine) == ("my-article.txt", b"Mine.") and mine.exists()
-
-
 # --- incremental add ---------------------------------------------------------------------------
 
 

@@ -359,11 +359,12 @@ def test_main_builds_a_missing_index_and_wires_the_engine(tmp_path, corpus_copy,
     gen = ScriptedGenerator(["The Karachi Police Office is located on Shahrae Faisal."])
     monkeypatch.setattr(rag.wiring, "build_generator", lambda cfg: gen)
     got = {}
-    monkeypatch.setattr(ui.app, "build_ui", lambda *args: got.setdefault("args", args))
-    monkeypatch.setattr(ui.app, "serve", lambda demo, host, port: got.update(host=host, port=port))
+    monkeypatch.setattr(ui.app, "build_ui", lambda *args, limits: got.update(args=args, limits=limits))
+    monkeypatch.setattr(ui.app, "serve", lambda demo, host, port, limits: got.update(host=host, port=port, serve_limits=limits))
     cfg = load_config(overrides={"corpus": corpus_copy, "data_dir": tmp_path / "data", "feedback_file": tmp_path / "fb.jsonl"}, env={})
     assert ui.app.main(cfg) == 0
     assert cfg.index_dir.exists() and got["host"] == "127.0.0.1" and got["port"] == 7860
+    assert got["limits"] == got["serve_limits"] and got["limits"].question_chars == cfg.max_question_chars
     answer_fn, list_articles_fn, _add, feedback_fn, examples = got["args"]
     assert examples == ui.app.BUNDLED_EXAMPLES  # the copy holds the bundled articles
     tokens: list[str] = []

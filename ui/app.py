@@ -8,6 +8,7 @@ serves the page (Gradio's queue, 127.0.0.1:7860 by default, never a public share
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -22,10 +23,11 @@ import gradio as gr  # noqa: E402
 from rag.errors import RagError  # noqa: E402
 from rag.types import Article  # noqa: E402
 from ui.assets import CSS, HEAD  # noqa: E402
-from ui.chat import AnswerFn, Session, run_turn  # noqa: E402
-from ui.corpus import pasted_article, take_upload  # noqa: E402
+from ui.chat import AnswerFn, Session, Turn, run_turn  # noqa: E402
+from ui.corpus import pasted_article  # noqa: E402
 from ui.feedback import RATINGS, feedback_record  # noqa: E402
-from ui.format import SOURCES_EMPTY, article_rows, chat_messages, sources_html  # noqa: E402
+from ui.format import SOURCES_EMPTY, article_rows, assistant_html, chat_messages, sources_html  # noqa: E402
+from ui.limits import BodyLimit, Limits, RateLimit  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +50,28 @@ def build_ui(
     add_article_fn: Callable[[str, bytes], str],
     feedback_fn: Callable[[dict[str, Any]], None],
     examples: Sequence[str] = (),
+    limits: Limits = Limits(),
 ) -> gr.Blocks:
     """The whole page. `answer_fn(question, history, on_token, should_stop) -> Answer`;
     `add_article_fn(file_name, content) -> message` (raises RagError); `feedback_fn(record)`
-    stores one feedback record."""
+    stores one feedback record. Every input is checked against `limits` here, on the server:
+    the browser's own limits (set from the same numbers) do not bind an API caller."""
+    feedback_rate = RateLimit(limits.feedback_per_minute, 60.0)
 
     def articles() -> dict[str, Article]:
         return {a.id: a for a in list_articles_fn()}
 
     def accept(question: str, session: Session):
-        """Put the question in the chat at once (even while another answer holds the model)."""
+        """Put the question in the chat at once (even while another answer holds the model).
+
+        A question over the limits is not kept: the chat shows why, the session is unchanged."""
         q = " ".join((question or "").split())
         if not q:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        refusal = session.refusal(q, limits)
+        if refusal:
+            notice = {"role": "assistant", "content": assistant_html(Turn(-1, "", error=refusal))}
+            return chat_messages(session) + [notice], gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         turn = session.add(q)
         return (
             chat_messages(session),
@@ -109,10 +120,19 @@ def build_ui(
         turn = session.last_answered()
         if turn is None:
             return "Ask a question first."
+        if (turn.id, rating) in session.rated:
+            return f"Already recorded “{RATINGS[rating]}” for this answer."
+        record = feedback_record(rating, turn)
+        size = len(json.dumps(record, ensure_ascii=False))
+        if size > limits.feedback_chars:
+            return f"⚠ Could not save feedback: the record is {size:,} characters; the limit is {limits.feedback_chars:,}."
+        if not feedback_rate.allow():
+            return "⚠ Too much feedback at once: please try again in a minute."
         try:
-            feedback_fn(feedback_record(rating, turn))
+            feedback_fn(record)
         except (OSError, RagError) as e:
             return f"⚠ Could not save feedback: {e}"
+        session.rated.add((turn.id, rating))
         return f"Thanks: recorded “{RATINGS[rating]}” for “{turn.question}”."
 
     def refresh_articles():
@@ -126,16 +146,51 @@ def build_ui(
             msg = f"⚠ {e}"
         except OSError as e:
             msg = f"⚠ Could not save the article: {e}"
+        except Exception as e:  # the page must stay up and say what happened
+            log.exception("adding %r failed", name)
+            msg = f"⚠ {name} was not added: unexpected {type(e).__name__}"
         rows, summary = refresh_articles()
         return msg, rows, summary
 
-    def add_file(path: str | None):
-        if not path:
-            return "⚠ Choose a file first.", gr.skip(), gr.skip(), gr.skip()
-        msg, rows, summary = add(*take_upload(path))  # reads the upload and deletes its temp copy
-        return msg, rows, summary, None
+    def add_file(path: str | list[str] | None):
+        """Add one uploaded file; Gradio's temporary copy is deleted afterwards."""
+        paths = [p for p in (path if isinstance(path, list | tuple) else [path]) if p]
+        try:
+            if not paths:
+                return "⚠ Choose a file first.", gr.skip(), gr.skip(), gr.skip()
+            if len(paths) > limits.files_per_upload:
+                return f"⚠ {len(paths)} files at once: add {limits.files_per_upload} at a time.", gr.skip(), gr.skip(), None
+            first = Path(paths[0])
+            try:
+                size = first.stat().st_size
+                if size > limits.upload_bytes:
+                    return f"⚠ {first.name} is {size:,} bytes; the limit is {limits.upload_bytes:,}.", gr.skip(), gr.skip(), None
+                data = first.read_bytes()
+            except OSError:
+                return "⚠ The uploaded file is gone: please upload it again.", gr.skip(), gr.skip(), None
+            msg, rows, summary = add(first.name, data)
+            return msg, rows, summary, None
+        finally:
+            for leftover in paths:
+                forget_upload(Path(leftover))
+
+    def forget_upload(p: Path) -> None:
+        """Delete an uploaded file from Gradio's cache (never a file outside it)."""
+        cache = Path(upload.GRADIO_CACHE).resolve()
+        try:
+            p = p.resolve()
+            if cache in p.parents:
+                p.unlink(missing_ok=True)
+                if p.parent != cache:
+                    p.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+        except OSError:
+            pass  # not empty, or already gone: the cache's own clean-up takes the rest
 
     def add_pasted(title: str, date: str, text: str):
+        fields = {"title": (title, limits.title_chars), "date": (date, limits.date_chars), "article text": (text, limits.paste_chars)}
+        for label, (value, most) in fields.items():
+            if len(value or "") > most:
+                return f"⚠ The {label} is {len(value):,} characters long; the limit is {most:,}.", *(gr.skip(),) * 5
         try:
             name, data = pasted_article(title, date, text)
         except RagError as e:
@@ -144,7 +199,9 @@ def build_ui(
         cleared = "" if not msg.startswith("⚠") else gr.skip()
         return msg, rows, summary, cleared, cleared, cleared
 
-    with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
+    # Uploads are deleted once added; the cache clean-up (hourly, files over an hour old) takes
+    # the ones never added.
+    with gr.Blocks(title="Ask the articles", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         # A plain value, deep-copied for each browser session. Not a callable: Gradio turns a
         # callable default into a load event that can replace the state an early click already used.
         session = gr.State(Session())
@@ -178,7 +235,7 @@ def build_ui(
                                 min_width=180,
                                 autofocus=True,
                                 elem_id="rag-question",
-                                max_length=4000,
+                                max_length=limits.question_chars,
                             )
                             ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="rag-ask")
                             stop_btn = gr.Button("Stop", variant="stop", scale=1, min_width=70, visible=False, elem_id="rag-stop")
@@ -216,9 +273,9 @@ def build_ui(
                         )
                         upload_btn = gr.Button("Add uploaded file", elem_id="rag-add-file")
                     with gr.Column(min_width=280):
-                        paste_title = gr.Textbox(label="Title", elem_id="rag-paste-title")
-                        paste_date = gr.Textbox(label="Date (optional, YYYY-MM-DD)", elem_id="rag-paste-date")
-                        paste_text = gr.Textbox(label="Article text", lines=6, elem_id="rag-paste-text")
+                        paste_title = gr.Textbox(label="Title", elem_id="rag-paste-title", max_length=limits.title_chars)
+                        paste_date = gr.Textbox(label="Date (optional, YYYY-MM-DD)", elem_id="rag-paste-date", max_length=limits.date_chars)
+                        paste_text = gr.Textbox(label="Article text", lines=6, elem_id="rag-paste-text", max_length=limits.paste_chars)
                         paste_btn = gr.Button("Add pasted article", elem_id="rag-add-paste")
 
         outputs = [chatbot, sources, question, ask_btn, stop_btn, feedback_row, feedback_status]
@@ -235,7 +292,7 @@ def build_ui(
         new_btn.click(new_chat, [session], [chatbot, sources, feedback_row, feedback_status], queue=False)
         chatbot.clear(new_chat, [session], [chatbot, sources, feedback_row, feedback_status], queue=False)
         for rating, btn in fb_buttons.items():
-            btn.click(partial(give_feedback, rating), [session], [feedback_status], queue=False)
+            btn.click(partial(give_feedback, rating), [session], [feedback_status], queue=False, api_name=f"feedback_{rating}")
         # No load event either (see the State above): the table is refreshed when its tab opens.
         articles_tab.select(refresh_articles, None, [table, summary])
         upload_btn.click(add_file, [upload], [add_status, table, summary, upload], concurrency_id="index", concurrency_limit=1)
@@ -249,8 +306,12 @@ def build_ui(
     return demo
 
 
-def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> None:
-    """Launch with the queue (the model serves one answer at a time); never a share link."""
+def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bool = True, limits: Limits = Limits()) -> None:
+    """Launch with the queue (the model serves one answer at a time); never a share link.
+    Request bodies and uploads are capped by the page's limits before Gradio reads them."""
+    from starlette.middleware import Middleware
+
+    body_limit = Middleware(BodyLimit, max_bytes=limits.request_bytes, upload_bytes=limits.upload_request_bytes)
     demo.queue(default_concurrency_limit=1, max_size=64)
     try:
         demo.launch(
@@ -267,7 +328,8 @@ def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: boo
             mcp_server=False,
             pwa=False,
             footer_links=["gradio", "settings"],
-            max_file_size="2mb",
+            max_file_size=limits.upload_bytes,
+            app_kwargs={"middleware": [body_limit]},
             quiet=not block,
         )
     except OSError as e:
@@ -303,7 +365,7 @@ def make_app(cfg, engine) -> gr.Blocks:
     def feedback_fn(record: dict[str, Any]) -> None:
         append_jsonl(cfg.feedback_file, {**record, "settings": cfg.public()})
 
-    return build_ui(answer_fn, library.articles, library.add, feedback_fn, examples_for(cfg.corpus))
+    return build_ui(answer_fn, library.articles, library.add, feedback_fn, examples_for(cfg.corpus), limits=Limits.from_config(cfg))
 
 
 def main(cfg) -> int:
@@ -313,5 +375,5 @@ def main(cfg) -> int:
     if not cfg.index_dir.exists():
         log.warning("no index at %s: building it from %s", cfg.index_dir, cfg.corpus)
         build_index(cfg)
-    serve(make_app(cfg, build_engine(cfg)), cfg.host, cfg.port)
+    serve(make_app(cfg, build_engine(cfg)), cfg.host, cfg.port, limits=Limits.from_config(cfg))
     return 0

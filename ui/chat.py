@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from rag.errors import RagError
 from rag.types import Answer
+from ui.limits import Limits
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Session:
     turns: list[Turn] = field(default_factory=list)
     stop_requested: bool = False
     next_id: int = 0
+    rated: set[tuple[int, str]] = field(default_factory=set)  # (turn id, rating) already recorded
 
     def history(self, before: Turn | None = None) -> list[str]:
         """Earlier user questions that were answered (most recent last), for follow-ups.
@@ -84,6 +86,21 @@ class Session:
     def waiting(self) -> Turn | None:
         """The oldest turn not yet started."""
         return next((t for t in self.turns if not t.started), None)
+
+    def refusal(self, question: str, limits: Limits) -> str:
+        """Why `question` may not join this conversation now (one line), or "" when it may.
+
+        >>> Session().refusal("x" * 5000, Limits(question_chars=2000))
+        'the question is 5,000 characters long; the limit is 2,000'
+        """
+        n = len(" ".join(question.split()))  # as the answer path counts it
+        if n > limits.question_chars:
+            return f"the question is {n:,} characters long; the limit is {limits.question_chars:,}"
+        if len(self.turns) >= limits.turns:
+            return f"this conversation has reached {limits.turns} questions: start a new conversation to ask more"
+        if sum(not t.started for t in self.turns) >= limits.waiting:
+            return f"{limits.waiting} questions are already waiting for an answer: ask again when they are answered"
+        return ""
 
     def clear(self) -> None:
         self.turns.clear()

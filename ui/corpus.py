@@ -12,9 +12,7 @@ corpus unindexed; files already there are never touched.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import tempfile
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -109,28 +107,6 @@ def save_article(corpus: Path, name: str, data: bytes) -> Saved:
         note = "" if i == 1 else f"a different {name} already exists, so it was saved as {candidate.name}"
         return Saved(candidate, new=True, note=note)
     raise RagError(f"too many files named like {name} in {corpus}")
-
-
-def _temp_roots() -> list[Path]:
-    roots = [Path(tempfile.gettempdir())]
-    if os.environ.get("GRADIO_TEMP_DIR"):
-        roots.append(Path(os.environ["GRADIO_TEMP_DIR"]))
-    return [r.resolve() for r in roots]
-
-
-def take_upload(path: str | Path) -> tuple[str, bytes]:
-    """The name and bytes of a file uploaded through the browser, deleting the upload's temp
-    copy (Gradio never does). Only files in the temp folder are deleted, never anything else."""
-    p = Path(path)
-    data = p.read_bytes()
-    resolved = p.resolve()
-    if any(resolved.is_relative_to(root) and resolved != root for root in _temp_roots()):
-        try:
-            p.unlink()
-            p.parent.rmdir()  # Gradio puts each upload in its own folder; fails harmlessly when not empty
-        except OSError:
-            pass
-    return p.name, data
 
 
 class Library:
