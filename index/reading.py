@@ -23,7 +23,11 @@ _DATE = re.compile(r"\b(?:date[:\s]+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b", re.IGNO
 _DATE_LINE = re.compile(r"^\s*date[:\s]+(?:19|20)\d\d-[01]\d-[0-3]\d\s*", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]+>")
 _BLOCKS = (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"))  # dropped whole, with their content
-_HTML_TITLE = re.compile(r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.IGNORECASE | re.DOTALL)
+_TITLE_OPEN = re.compile(r"<(?:title|h1)", re.IGNORECASE)
+_TITLE_CLOSE = re.compile(r"</(?:title|h1)>", re.IGNORECASE)
+# str.lower() can change a string's length ("İ" becomes two characters), which would shift every
+# offset found in the lowered copy; only ASCII letters are lowered here.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def _blank_tags(html: str) -> str:
 def _blank_blocks(html: str) -> str:
     """Scripts, styles and comments blanked (length kept), in one pass: an opener without its
     closer blanks to the end (a regex looking for the closer from every opener was quadratic)."""
-    low, out, i = html.lower(), [], 0
+    low, out, i = html.translate(_ASCII_LOWER), [], 0
     while (j := low.find("<", i)) >= 0:
         block = next(((o, c) for o, c in _BLOCKS if low.startswith(o, j)), None)
         if block is None:
@@ -65,11 +69,28 @@ def _blank_blocks(html: str) -> str:
     return "".join(out)
 
 
+def _html_title(raw: str) -> str | None:
+    """The text between the first `<title ...>` or `<h1 ...>` and the next `</title>` or `</h1>`.
+
+    Only the first opener needs a look: when it has no `>` or no closer after it, no later one
+    has either. (A lazy regex tried every opener to the end of the file: quadratic.)
+
+    >>> _html_title("<h1 class=x>Fire <b>at</b> mill</h1>")
+    'Fire <b>at</b> mill'
+    """
+    opener = _TITLE_OPEN.search(raw)
+    if not opener:
+        return None
+    gt = raw.find(">", opener.end())
+    closer = _TITLE_CLOSE.search(raw, gt + 1) if gt >= 0 else None
+    return raw[gt + 1 : closer.start()] if closer else None
+
+
 def _title(text: str, raw: str, suffix: str) -> str:
     if suffix in (".html", ".htm"):
-        m = _HTML_TITLE.search(raw)
-        if m:
-            return " ".join(_TAG.sub(" ", m.group(1)).split())[:120]
+        inner = _html_title(raw)
+        if inner is not None:
+            return " ".join(_TAG.sub(" ", inner).split())[:120]
     for line in text.splitlines():
         line = _DATE_LINE.sub("", line).strip().lstrip("#").strip()
         if len(line.split()) >= 2:
