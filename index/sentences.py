@@ -26,7 +26,7 @@ ABBREVIATIONS = frozenset(
 )
 
 _END = re.compile(r"[.!?]+[\"'”’)\]]*")
-_NEXT_START = re.compile(r"\s+[\"'“‘(\[]?[A-Z0-9]")
+_NEXT_START = re.compile(r"\s+(?=[\"'“‘(\[]?[A-Z0-9])")  # the whitespace before a plausible sentence start
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.")
 
 
@@ -60,25 +60,19 @@ def _is_abbreviation(line: str, dot: int) -> bool:
 
 
 def _split_line(line: str, offset: int) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    start = 0
+    """The sentence spans of one line, shifted by `offset`. A sentence ends on its punctuation
+    and the next starts after the whitespace, so only the line's ends need trimming."""
+    out: list[tuple[int, int]] = []
+    start = len(line) - len(line.lstrip())
     for m in _END.finditer(line):
-        end = m.end()
-        nxt = _NEXT_START.match(line, end)
-        if not nxt:
+        nxt = _NEXT_START.match(line, m.end())
+        if not nxt or (m.group(0) == "." and _is_abbreviation(line, m.start())):
             continue
-        if line[m.start()] == "." and m.group(0) == "." and _is_abbreviation(line, m.start()):
-            continue
-        spans.append((start, end))
-        start = end
-    spans.append((start, len(line)))
-    out = []
-    for s, e in spans:
-        piece = line[s:e]
-        lead = len(piece) - len(piece.lstrip())
-        trail = len(piece) - len(piece.rstrip())
-        if piece.strip():
-            out.append((offset + s + lead, offset + e - trail))
+        out.append((offset + start, offset + m.end()))
+        start = nxt.end()
+    end = len(line.rstrip())
+    if end > start:
+        out.append((offset + start, offset + end))
     return out
 
 
@@ -134,6 +128,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for line in text.splitlines(keepends=True):
         if line.strip():
             for s, e in _split_line(line, pos):
-                spans.extend(_capped(text, s, e))
+                if e - s <= MAX_SENTENCE_CHARS:
+                    spans.append((s, e))
+                else:
+                    spans.extend(_capped(text, s, e))
         pos += len(line)
     return spans
