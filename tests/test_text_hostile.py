@@ -171,17 +171,16 @@ plain = st.text(st.characters(blacklist_characters="<>"), max_size=12) | st.samp
 @given(st.lists(st.tuples(st.booleans(), plain, st.sampled_from(TAGS)), max_size=30))
 @example([(True, "İ", "<script>x</script>"), (True, "ok", "<p>")])  # "İ".lower() is two characters
 def test_tags_are_blanked_in_place_and_the_text_between_them_is_kept_exactly(parts):
-    html, kept = "", []
+    html, kept, tags = "", [], []
     for is_text, text, tag in parts:
-        if is_text:
-            kept.append((len(html), text))
-            html += text
-        else:
-            html += tag
+        (kept if is_text else tags).append((len(html), text if is_text else tag))
+        html += text if is_text else tag
     out = _blank_tags(html)
     assert len(out) == len(html)
     for at, text in kept:
         assert out[at : at + len(text)] == text
+    for at, tag in tags:
+        assert not out[at : at + len(tag)].strip(), tag
     assert all(o == h or o in " \n" for o, h in zip(out, html, strict=True))
 
 
@@ -236,3 +235,18 @@ def test_the_negation_scan_is_linear_on_a_long_sentence():
     (slot, mentions), seconds = timed(find_polarity_conflict, "Did the group claim responsibility for the attack?", evidence)
     assert seconds < 5  # splitting the rest of the sentence after every "not" took 2.4 s on 112 KB, ~30 s here
     assert slot is not None and [m.value for m in mentions] == ["yes", "no"]
+
+
+def test_the_text_bench_times_every_case_and_reports_them():
+    from evals.bench import bench_text, markdown, targets
+
+    r = bench_text(ROOT / "corpus", 20_000)
+    assert set(r["cases"]) >= {"prose", "prose on one line", '"Ab. " on one line', "no spaces, no stops", 'unclosed "<title>" (html)'}
+    for name, c in r["cases"].items():
+        assert c["sentences"] > 0 and 0 < c["longest_sentence"] <= MAX_SENTENCE_CHARS, name
+        assert c["total_s"] >= max(c["read_s"], c["split_s"], c["chunk_s"]) and r["slowest_s"] >= c["total_s"]
+    assert r["cases"]["no spaces, no stops"]["sentences"] == 20
+    (target,) = targets({"text": r})
+    assert target["target"] == "a 0.02 MB article read, split and chunked (slowest case)" and target["met"] is True
+    machine = {"cpu": "x", "cores": 2, "memory_gib": 4, "os": "linux", "python": "3", "load_average_at_start": [0]}
+    assert '| "Ab. " on one line |' in markdown({"created_at": "now", "machine": machine, "text": r, "targets": [target]})
