@@ -34,7 +34,7 @@ from evals.report import machine
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("llama", "help", "ask_cold", "chat_cold", "ingestion", "index", "vectors", "answers")
+PARTS = ("llama", "help", "ask_cold", "chat_cold", "ingestion", "index", "text", "vectors", "answers")
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 QUESTION = "How many people were injured in the attack on the Karachi Police Office?"
 
@@ -235,6 +235,54 @@ def bench_ingestion(corpus: Path, copies: int = 8) -> dict[str, Any]:
     return out
 
 
+def _hostile_articles(corpus: Path, size: int) -> dict[str, tuple[str, str]]:
+    """Articles of `size` characters: real prose from `corpus` repeated (as written and on one
+    line) and hostile ones. Name -> (file suffix, text)."""
+    prose = "\n".join(f.read_text(encoding="utf-8") for f in sorted(corpus.iterdir()) if f.is_file())
+
+    def fill(unit: str) -> str:
+        return (unit * (size // len(unit) + 1))[:size]
+
+    return {
+        "prose": (".txt", fill(prose + "\n")),
+        "prose on one line": (".txt", fill(" ".join(prose.split()) + " ")),
+        '"Ab. " on one line': (".txt", fill("Ab. ")),
+        "no spaces, no stops": (".txt", fill("x")),
+        'unclosed "<" (html)': (".html", fill("<")),
+        'unclosed "<title>" (html)': (".html", fill("<title>")),
+    }
+
+
+def bench_text(corpus: Path, size: int = 5_000_000) -> dict[str, Any]:
+    """Reading, sentence splitting and chunking of one `size`-character article (no embedding):
+    the text handling must be linear, so one pasted or uploaded article cannot stall a build."""
+    from index.chunking import make_chunks, split
+    from index.reading import read_article
+
+    cases: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        for n, (name, (suffix, text)) in enumerate(_hostile_articles(Path(corpus), size).items()):
+            path = Path(tmp) / f"{n}{suffix}"
+            path.write_text(text, encoding="utf-8")
+            t0 = time.perf_counter()
+            article = read_article(path)
+            t1 = time.perf_counter()
+            sentences = split(article)
+            t2 = time.perf_counter()
+            chunks = make_chunks(article, sentences) if sentences else []
+            t3 = time.perf_counter()
+            cases[name] = {
+                "read_s": round(t1 - t0, 3),
+                "split_s": round(t2 - t1, 3),
+                "chunk_s": round(t3 - t2, 3),
+                "total_s": round(t3 - t0, 3),
+                "sentences": len(sentences),
+                "chunks": len(chunks),
+                "longest_sentence": max((len(s.text) for s in sentences), default=0),
+            }
+    return {"chars": size, "cases": cases, "slowest_s": max(c["total_s"] for c in cases.values())}
+
+
 def _encode_s(st_emb: Any, texts: list[str]) -> float:
     t = time.perf_counter()
     st_emb.model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
@@ -333,6 +381,9 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             )
             if row["n"] == 1_000_000:
                 out.append(_target("recall@10 at 1,000,000 vectors (auto)", row.get("auto_recall@10"), 0.95, "", False))
+    if r.get("text", {}).get("cases"):
+        mb = r["text"]["chars"] / 1e6
+        out.append(_target(f"a {mb:g} MB article read, split and chunked (slowest case)", r["text"].get("slowest_s"), 10.0, "s"))
     if "help" in r:
         out.append(_target("rag --help", r["help"].get("p50_s"), 1.0, "s"))
     if "ask_cold" in r:
@@ -421,6 +472,18 @@ def markdown(r: dict[str, Any]) -> str:
             )
         if ll.get("not_used"):
             lines.append("\nBuilds not used on this machine: " + "; ".join(f"{k}: {v}" for k, v in ll["not_used"].items()))
+    if r.get("text", {}).get("cases"):
+        lines += [
+            "",
+            f"## Text handling: one article of {r['text']['chars']:,} characters (read, split, chunk; no embedding)",
+            "",
+            "| article | read s | split s | chunk s | total s | sentences | longest sentence |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, c in r["text"]["cases"].items():
+            lines.append(
+                f"| {name} | {c['read_s']} | {c['split_s']} | {c['chunk_s']} | {c['total_s']} | {c['sentences']:,} | {c['longest_sentence']} |"
+            )
     stamps = r.get("measured_at", {})
     if len(set(stamps.values())) > 1:
         lines.append("\nParts measured at: " + ", ".join(f"{k} {v}" for k, v in stamps.items()) + ".")
@@ -461,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         "chat_cold": lambda: bench_chat_cold(),
         "ingestion": lambda: bench_ingestion(cfg.corpus, 2 if a.quick else 8),
         "index": lambda: bench_index(cfg.corpus),
+        "text": lambda: bench_text(cfg.corpus, 500_000 if a.quick else 5_000_000),
         "vectors": lambda: bench_vectors(
             a.sizes or ([1000, 10_000] if a.quick else [1000, 10_000, 100_000, 1_000_000]), 50 if a.quick else 200, a.hnsw_budget
         ),

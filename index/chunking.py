@@ -11,7 +11,11 @@ from __future__ import annotations
 from index.sentences import split_sentences
 from rag.types import Article, Chunk, Sentence
 
-SPLITTER_VERSION = 1
+# Bumped whenever any text can split differently: the store reuses a file's vectors by sentence
+# id, so an index made by another split must be rebuilt, not patched. 2: runs over the length cap
+# are cut at any whitespace, else after punctuation (1 cut at ASCII spaces only), and a period
+# after a run of more than 64 letters and periods is judged on the whole run again.
+SPLITTER_VERSION = 2
 
 
 def split(article: Article) -> list[Sentence]:

@@ -22,8 +22,15 @@ SUFFIXES = (".txt", ".md", ".html", ".htm")
 _DATE = re.compile(r"\b(?:date[:\s]+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b", re.IGNORECASE)
 _DATE_LINE = re.compile(r"^\s*date[:\s]+(?:19|20)\d\d-[01]\d-[0-3]\d\s*", re.IGNORECASE)
 _TAG = re.compile(r"<[^<>]+>")
-_BLOCKS = (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"))  # dropped whole, with their content
-_HTML_TITLE = re.compile(r"<(?:title|h1)[^>]*>(.*?)</(?:title|h1)>", re.IGNORECASE | re.DOTALL)
+# Scripts, styles and comments are dropped whole, with their content. Found with ASCII-only case
+# folding: str.lower() can change a string's length ("İ" becomes two characters), and offsets
+# found in a lowered copy would then blank the wrong text.
+_BLOCK_OPEN = re.compile(r"<script|<style|<!--", re.IGNORECASE | re.ASCII)
+_BLOCK_CLOSE = {o: re.compile(c, re.IGNORECASE | re.ASCII) for o, c in (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"))}
+_BLOCK_TAG = re.compile(r"</?(p|div|h\d|li|br|tr|article|section)\b", re.IGNORECASE)  # blanked to a line break
+_NOT_NEWLINE = re.compile(r"[^\n]")
+_TITLE_OPEN = re.compile(r"<(?:title|h1)", re.IGNORECASE)
+_TITLE_CLOSE = re.compile(r"</(?:title|h1)>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,35 +48,51 @@ def _blank_tags(html: str) -> str:
 
     def blank(m: re.Match[str]) -> str:
         s = m.group(0)
-        fill = "\n" if re.match(r"</?(p|div|h\d|li|br|tr|article|section)\b", s, re.IGNORECASE) else " "
-        return fill + " " * (len(s) - 1)
+        return ("\n" if _BLOCK_TAG.match(s) else " ") + " " * (len(s) - 1)
 
     return _TAG.sub(blank, _blank_blocks(html))
 
 
 def _blank_blocks(html: str) -> str:
-    """Scripts, styles and comments blanked (length kept), in one pass: an opener without its
-    closer blanks to the end (a regex looking for the closer from every opener was quadratic)."""
-    low, out, i = html.lower(), [], 0
-    while (j := low.find("<", i)) >= 0:
-        block = next(((o, c) for o, c in _BLOCKS if low.startswith(o, j)), None)
-        if block is None:
-            out.append(html[i : j + 1])
-            i = j + 1
-            continue
-        k = low.find(block[1], j + len(block[0]))
-        end = len(html) if k < 0 else k + len(block[1])
-        out.append(html[i:j] + "".join(ch if ch == "\n" else " " for ch in html[j:end]))
+    """Scripts, styles and comments blanked (length and line breaks kept), in one pass: an opener
+    without its closer blanks to the end (a regex looking for the closer from every opener was
+    quadratic), and a "<" that opens no block costs nothing.
+
+    >>> _blank_blocks("a<SCRIPT>x</script>b<!-- c")
+    'a                  b      '
+    """
+    out, i = [], 0
+    while m := _BLOCK_OPEN.search(html, i):
+        close = _BLOCK_CLOSE[m.group(0).lower()].search(html, m.end())
+        end = close.end() if close else len(html)
+        out += [html[i : m.start()], _NOT_NEWLINE.sub(" ", html[m.start() : end])]
         i = end
     out.append(html[i:])
     return "".join(out)
 
 
+def _html_title(raw: str) -> str | None:
+    """The text between the first `<title ...>` or `<h1 ...>` and the next `</title>` or `</h1>`.
+
+    Only the first opener needs a look: when it has no `>` or no closer after it, no later one
+    has either. (A lazy regex tried every opener to the end of the file: quadratic.)
+
+    >>> _html_title("<h1 class=x>Fire <b>at</b> mill</h1>")
+    'Fire <b>at</b> mill'
+    """
+    opener = _TITLE_OPEN.search(raw)
+    if not opener:
+        return None
+    gt = raw.find(">", opener.end())
+    closer = _TITLE_CLOSE.search(raw, gt + 1) if gt >= 0 else None
+    return raw[gt + 1 : closer.start()] if closer else None
+
+
 def _title(text: str, raw: str, suffix: str) -> str:
     if suffix in (".html", ".htm"):
-        m = _HTML_TITLE.search(raw)
-        if m:
-            return " ".join(_TAG.sub(" ", m.group(1)).split())[:120]
+        inner = _html_title(raw)
+        if inner is not None:
+            return " ".join(_TAG.sub(" ", inner).split())[:120]
     for line in text.splitlines():
         line = _DATE_LINE.sub("", line).strip().lstrip("#").strip()
         if len(line.split()) >= 2:

@@ -641,6 +641,19 @@ def find_conflicts(
     return slot, mentions, disagree
 
 
+_FOUR_WORDS = re.compile(r"(?:\s*\S+){0,4}")
+
+
+def _four_words_after(text: str, pos: int) -> str:
+    """The first four words of `text[pos:]`, space-joined, read from `pos` on: splitting the
+    whole rest of a sentence after every negation was quadratic on a long one.
+
+    >>> _four_words_after("it did not  claim the attack at all", 10)
+    'claim the attack at'
+    """
+    return " ".join(_FOUR_WORDS.match(text, pos).group(0).split())
+
+
 _WH = frozenset(tokens("who whom whose what which when where why how did does do was were is are has have had any anyone anybody"))
 
 
@@ -659,7 +672,7 @@ def find_polarity_conflict(question: str, evidence: list[Sentence], min_cover: f
         toks = tokens(s.text)
         if len(words & set(toks)) < min_cover * len(words):
             continue
-        negated = any(set(tokens(" ".join(s.text[m.end() :].split()[:4]))) & words for m in NEGATIONS.finditer(s.text))
+        negated = any(set(tokens(_four_words_after(s.text, m.end()))) & words for m in NEGATIONS.finditer(s.text))
         mentions.append(Mention("no" if negated else "yes", _excerpt(s.text, words), s, bool(_HEDGE.search(s.text))))
     by_value: dict[str, set[str]] = {}
     for m in mentions:

@@ -72,3 +72,29 @@ def test_a_run_without_sentence_ends_is_cut_into_pieces_that_keep_every_word():
     spans = split_sentences(text)
     assert all(0 < e - s <= MAX_SENTENCE_CHARS and text[s:e] == text[s:e].strip() for s, e in spans)
     assert "".join(text[s:e] for s, e in spans).replace(" ", "") == text.replace(" ", "").replace("\n", "")
+
+
+def test_an_overlong_run_is_cut_at_any_whitespace_not_inside_a_word():
+    # Words joined by no-break spaces and tabs (pasted tables, some HTML exports): no ASCII space.
+    text = "\u00a0".join(["rainfall"] * 200) + "\t" + "\t".join(["flooded"] * 200)
+    spans = split_sentences(text)
+    assert len(spans) > 2
+    for s, e in spans:
+        assert set(text[s:e].split()) <= {"rainfall", "flooded"}
+
+
+def test_an_overlong_run_without_whitespace_is_cut_after_punctuation():
+    text = "天气很好吗，" * 600  # 3,600 characters, no whitespace, no full stop the splitter knows
+    spans = split_sentences(text)
+    assert len(spans) > 3 and spans[-1][1] == len(text)
+    assert all(text[s:e].endswith("，") and text[s:e].startswith("天") for s, e in spans)
+
+
+def test_pieces_of_an_overlong_run_keep_exact_offsets_and_every_character():
+    from index.sentences import MAX_SENTENCE_CHARS
+
+    text = "  " + "a-b " * 300 + "x" * 1500 + "\u3000" + "q," * 800 + "  "
+    spans = split_sentences(text)
+    assert all(0 < e - s <= MAX_SENTENCE_CHARS and text[s:e] == text[s:e].strip() for s, e in spans)
+    assert all(a[1] <= b[0] and not text[a[1] : b[0]].strip() for a, b in zip(spans, spans[1:], strict=False))
+    assert "".join("".join(text[s:e].split()) for s, e in spans) == "".join(text.split())
