@@ -91,7 +91,7 @@ def _show(x: float) -> str:
     repr is (a figure has at most 15 significant digits)."""
     if x != int(x):
         return str(x)
-    return str(int(x)) if abs(x) < 2**53 else format(Decimal(repr(x)), "f")
+    return str(int(x)) if abs(x) < 2**53 else format(Decimal(repr(x)).to_integral_value(), "f")
 
 
 def _figure(digits: str) -> Fraction | None:

@@ -98,6 +98,8 @@ def test_a_spelled_out_number_reads_as_its_digits(n, british):
     st.integers(min_value=0, max_value=99),
     st.sampled_from([("thousand", 10**3), ("million", 10**6), ("billion", 10**9), ("trillion", 10**12), ("bn", 10**9)]),
 )
+@example(9008, 0, ("trillion", 10**12))  # past 2**53, repr '9008000000000000.0'
+@example(999_999, 99, ("trillion", 10**12))
 def test_digits_joined_to_a_scale_word_are_exact(whole, cents, scale):
     word, size = scale
     figure = f"{whole}.{cents:02d}"
