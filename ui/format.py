@@ -44,8 +44,9 @@ def link_markers(text: str, turn_id: int, numbers: Iterable[int]) -> str:
     valid, out, pos = set(numbers), [], 0
     for m in _MARKER.finditer(text):
         out.append(esc(text[pos : m.start()]))
-        n = int(m.group(1))
-        if n in valid:
+        digits = m.group(1)
+        n = int(digits) if len(digits) <= 9 else None  # a longer run is no citation number (and int() caps at 4300 digits)
+        if n is not None and n in valid:
             key = cite_key(turn_id, n)
             out.append(f'<a href="#cite-{key}" class="rag-ref" data-cite="{key}" aria-label="citation {n}">[{n}]</a>')
         else:
