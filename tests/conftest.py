@@ -6,13 +6,13 @@ so ranking bugs show; `ScriptedGenerator` replies from a queue and records every
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from collections import deque
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from evals.loadtest import HashEmbedder as LoadtestHashEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -25,27 +25,12 @@ def _offline(monkeypatch):
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
 
 
-class HashEmbedder:
-    """Bag of stemmed words hashed into 256 dims, L2-normalised. Deterministic, model-free."""
+class HashEmbedder(LoadtestHashEmbedder):
+    """Bag of stemmed words hashed into 256 dims, L2-normalised. Deterministic, model-free
+    (the load test's `--fake` embedder, under the tests' own name)."""
 
     name = "hash-bow"
-    dim = 256
     fingerprint = "hash-bow-v1"
-
-    def embed(self, texts, progress=None):
-        from index.lexical import tokens
-
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for tok in tokens(t) or [t.lower()]:
-                h = int(hashlib.md5(tok.encode()).hexdigest(), 16)
-                out[i, h % self.dim] += 1.0 if (h >> 8) & 1 else -1.0
-            n = np.linalg.norm(out[i])
-            if n:
-                out[i] /= n
-        if progress:
-            progress(len(texts))
-        return out
 
 
 class ScriptedGenerator:
