@@ -173,3 +173,122 @@ def test_answer_path_and_cli_do_not_import_llama_index():
     code = "import sys, rag.answer, rag.cli, rag.wiring; print(any(m.startswith('llama_index') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# --- the tuned llama-index peer of `make eval` (evals/peer_tuned.py), end to end with fakes ---
+
+MILL = ROOT / "evals" / "corpus_millfire"
+
+
+def hash_embedding():
+    """llama-index's embedding interface over the hashed-words embedder (not a constant-vector mock)."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class HashEmbedding(BaseEmbedding):
+        def _vec(self, text: str) -> list[float]:
+            return HashEmbedder().embed([text])[0].tolist()
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._vec(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._vec(text)
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._vec(query)
+
+    return HashEmbedding(model_name="hash-bow")
+
+
+@pytest.fixture(scope="module")
+def peer():
+    from evals.peer import Peer, PeerSettings
+
+    llm = ScriptedLLM()
+    return Peer(PeerSettings(str(MILL), "unused.gguf", "unused", tuned=True), llm=llm, embed_model=hash_embedding()), llm
+
+
+def test_tuned_peer_answers_from_top_8_sentence_windows_with_our_rules(peer):
+    from evals.systems import peer_outputs
+
+    p, llm = peer
+    llm.replies.extend(["The injured were taken to St Anne's Hospital [1].", "St Anne's Hospital [1]."])
+    q = "Which hospital were the injured mill workers taken to?"
+    tuned = p.ask("mill-sf-02", q, "tuned")
+    stock = p.ask("mill-sf-02", q)
+    assert tuned["error"] == "" and stock["error"] == ""
+    prompt = llm.prompts[-2]
+    assert "You answer questions about news reports" in prompt and "[n]" in prompt and "Source 1:" in prompt  # our rules
+    assert "St Anne's Hospital" in prompt
+    assert 2 < len(tuned["sources"]) <= 8 and len(stock["sources"]) <= 2  # top-8 vs the stock top-2
+    texts = {f.name: f.read_text(encoding="utf-8") for f in MILL.iterdir()}
+    (out,) = peer_outputs({"outputs": [tuned]}, texts, lambda c, ps: True, loose=True)
+    assert out.answer.startswith("The injured") and [c.n for c in out.citations] == [1]
+    for u in out.retrieved:  # every window is found in its file, and it is a window: several sentences
+        assert u.start is not None and len(re.findall(r"[.!?]\"?\s", texts[u.source][u.start : u.end] + " ")) >= 3, u
+    c = out.citations[0]
+    assert texts[c.source][c.start : c.end] == c.quote and "St Anne's Hospital" in c.quote
+    (strict,) = peer_outputs({"outputs": [tuned]}, texts, lambda c, ps: True)
+    assert any(u.start is None for u in strict.retrieved)  # windows are joined by spaces: only `loose` finds them all
+    s = p.summary()
+    assert s["global_settings_untouched"] and s["tuned_settings"]["similarity_top_k"] == 8 and "tuned_index_s" in s
+
+
+def test_tuned_peer_fuses_bm25_with_dense():
+    from llama_index.core import Document
+    from llama_index.core.node_parser import SentenceWindowNodeParser
+
+    from evals.peer_tuned import BM25NodeRetriever, build_tuned_engine
+
+    docs = [Document(text=f.read_text(encoding="utf-8"), metadata={"file_name": f.name}) for f in sorted(MILL.iterdir())]
+    nodes = SentenceWindowNodeParser.from_defaults(window_size=3).get_nodes_from_documents(docs)
+    hits = BM25NodeRetriever(nodes).retrieve("Martin Oduya chief executive")
+    assert "Oduya" in hits[0].node.get_content() and all(h.score > 0 for h in hits)
+    assert BM25NodeRetriever(nodes).retrieve("zzzq") == []
+    engine = build_tuned_engine(docs, ScriptedLLM(), hash_embedding(), streaming=False)
+    kinds = sorted(type(r).__name__ for r in engine.retriever._retrievers)
+    assert kinds == ["BM25NodeRetriever", "VectorIndexRetriever"] and engine.retriever.similarity_top_k == 8
+    got = engine.retrieve(__import__("llama_index.core").core.QueryBundle("Martin Oduya chief executive"))
+    assert got and all(n.node.get_content() == n.node.metadata["window"] for n in got)  # windows replace sentences
+
+
+def test_make_eval_reports_the_tuned_peer_beside_the_stock_one(tmp_path, monkeypatch):
+    from conftest import ScriptedGenerator
+
+    import evals.peer
+    from evals import run as eval_run
+    from rag.config import load_config
+
+    asked = []
+
+    class FakePeer:
+        def __init__(self, settings):
+            assert settings.tuned
+
+        def ask(self, case_id, query, system="stock"):
+            asked.append((case_id, system))
+            chunk = (MILL / "01_eastmere_tribune.txt").read_text(encoding="utf-8").split("\n\n")[2]
+            window = " ".join(chunk.split())  # the tuned peer's windows: words joined by single spaces
+            text = chunk if system == "stock" else window
+            return {
+                "case_id": case_id, "query": query, "answer": "A fire broke out at the mill [1].", "ttft_s": 0.1, "total_s": 0.2,
+                "gen_tokens": 8, "decode_s": 0.1, "prompt_tokens": 50, "error": "",
+                "sources": [{"n": 1, "source": "01_eastmere_tribune.txt", "text": f"Source 1:\n{text}\n", "score": 0.5}],
+            }  # fmt: skip
+
+        def close(self):
+            return {"import_s": 1.0, "load_s": 1.0, "index_s": 1.0, "peak_rss_mb": 100.0, "global_settings_untouched": True,
+                    "tuned_index_s": 2.0, "tuned_settings": {"similarity_top_k": 8}}  # fmt: skip
+
+    monkeypatch.setattr(evals.peer, "PeerProcess", FakePeer)
+    monkeypatch.setattr(eval_run, "_peer_model", lambda cfg: "fake.gguf")
+    monkeypatch.setattr("rag.wiring.build_embedder", lambda cfg: HashEmbedder())
+    cfg = load_config(overrides={"data_dir": tmp_path / "data"}, env={})
+    report = eval_run.run_eval(cfg, MILL, ROOT / "evals" / "cases_millfire.jsonl", limit=2, dense=False, generator=ScriptedGenerator())
+    assert set(report["systems"]) == {"ours", "peer", "peer_tuned"}
+    assert asked == [("mill-sf-01", "stock"), ("mill-sf-01", "tuned"), ("mill-sf-02", "stock"), ("mill-sf-02", "tuned")]
+    tuned = report["systems"]["peer_tuned"]
+    assert tuned["metrics"]["span_validity"]["value"] == 1.0 and tuned["resources"]["index build s"] == 2.0
+    assert any(n.startswith("peer_tuned:") for n in report["notes"])
+    md = eval_run.write(report, tmp_path / "out")["markdown"].read_text()
+    assert "llama-index tuned" in md
