@@ -35,6 +35,7 @@ class PeerSettings:
     max_tokens: int = 160
     n_ctx: int = 4096
     threads: int = 0
+    tuned: bool = False  # also build the tuned pipeline (evals/peer_tuned.py), asked with system="tuned"
 
 
 def messages_to_prompt(messages: Any) -> str:
@@ -60,49 +61,51 @@ def conversation_query(question: str, history: list[str]) -> str:
 
 
 class Peer:
-    """The peer, built once: `ask()` answers one query and returns its raw result."""
+    """The peers, built once over one model: `ask()` answers one query with the stock engine
+    (or with `system="tuned"`, the tuned pipeline) and returns its raw result. `llm` and
+    `embed_model` replace the GGUF and MiniLM (tests pass fakes)."""
 
-    def __init__(self, settings: PeerSettings):
-        import os
-
+    def __init__(self, settings: PeerSettings, llm: Any = None, embed_model: Any = None):
         t0 = time.perf_counter()
         from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.core.query_engine import CitationQueryEngine
-        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-        from llama_index.llms.llama_cpp import LlamaCPP
+
+        if embed_model is None:  # the integrations' import time counts as import, as it always did
+            import llama_index.embeddings.huggingface  # noqa: F401
+        if llm is None:
+            import llama_index.llms.llama_cpp  # noqa: F401
 
         self.import_s = time.perf_counter() - t0
-        embed = HuggingFaceEmbedding(model_name=settings.embedder_path, device="cpu")
-        self.llm = LlamaCPP(
-            model_path=settings.model_path,
-            temperature=0.0,
-            max_new_tokens=settings.max_tokens,
-            context_window=settings.n_ctx,
-            generate_kwargs={"stop": STOP, "top_k": 1, "repeat_penalty": 1.0},
-            model_kwargs={"n_gpu_layers": 0, "n_threads": settings.threads or os.cpu_count() or 2, "n_batch": 512, "seed": 0},
-            messages_to_prompt=messages_to_prompt,
-            completion_to_prompt=completion_to_prompt,
-            verbose=False,
-        )
+        embed = embed_model if embed_model is not None else _embedding(settings)
+        self.llm = llm if llm is not None else _llama_cpp(settings)
         self.load_s = time.perf_counter() - t0 - self.import_s
         t1 = time.perf_counter()
         docs = SimpleDirectoryReader(input_dir=settings.corpus, required_exts=[".txt", ".md", ".html", ".htm"]).load_data()
         index = VectorStoreIndex.from_documents(docs, embed_model=embed, transformations=[SentenceSplitter()])
-        self.engine = CitationQueryEngine.from_args(index, llm=self.llm, streaming=True)
-        self.index_s = time.perf_counter() - t1
+        self.engines = {"stock": CitationQueryEngine.from_args(index, llm=self.llm, streaming=True)}
+        self.index_s = {"stock": time.perf_counter() - t1}
+        if settings.tuned:
+            from evals.peer_tuned import build_tuned_engine
+
+            t1 = time.perf_counter()
+            self.engines["tuned"] = build_tuned_engine(docs, self.llm, embed)
+            self.index_s["tuned"] = time.perf_counter() - t1
 
     def count_tokens(self, text: str) -> int:
-        return len(self.llm._model.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
+        model = getattr(self.llm, "_model", None)
+        if model is None:  # a stand-in LLM (tests): words
+            return len(text.split())
+        return len(model.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0
 
-    def ask(self, case_id: str, query: str) -> dict[str, Any]:
+    def ask(self, case_id: str, query: str, system: str = "stock") -> dict[str, Any]:
         t = time.perf_counter()
         first = None
         text = ""
         error = ""
         sources: list[dict[str, Any]] = []
         try:
-            response = self.engine.query(query)
+            response = self.engines[system].query(query)
             for piece in response.response_gen:  # type: ignore[union-attr]
                 if first is None and piece:
                     first = time.perf_counter() - t
@@ -113,10 +116,11 @@ class Peer:
             error = f"{type(e).__name__}: {e}"[:300]
         total = time.perf_counter() - t
         gen_tokens = self.count_tokens(text)
-        context_tokens = int(getattr(self.llm._model, "n_tokens", 0))  # prompt + reply tokens now in the model's context
+        context_tokens = int(getattr(getattr(self.llm, "_model", None), "n_tokens", 0))  # prompt + reply tokens now in the model's context
         return {
             "case_id": case_id,
             "query": query,
+            "system": system,
             "answer": text.strip(),
             "sources": sources,
             "ttft_s": first,
@@ -132,14 +136,44 @@ class Peer:
 
         # Everything was passed explicitly: the global Settings must never have built a model.
         untouched = getattr(Settings, "_llm", None) is None and getattr(Settings, "_embed_model", None) is None
-        return {
+        out = {
             "import_s": self.import_s,
             "load_s": self.load_s,
-            "index_s": self.index_s,
+            "index_s": self.index_s["stock"],
             "global_settings_untouched": untouched,
             "peak_rss_mb": peak_rss_mb(),
             "settings": {"similarity_top_k": 2, "citation_chunk_size": 512, "node_chunk_size": 1024},
         }
+        if "tuned" in self.engines:
+            from evals.peer_tuned import SETTINGS
+
+            out.update(tuned_index_s=self.index_s["tuned"], tuned_settings=SETTINGS)
+        return out
+
+
+def _embedding(settings: PeerSettings) -> Any:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    return HuggingFaceEmbedding(model_name=settings.embedder_path, device="cpu")
+
+
+def _llama_cpp(settings: PeerSettings) -> Any:
+    """The same GGUF as ours, ChatML, greedy."""
+    import os
+
+    from llama_index.llms.llama_cpp import LlamaCPP
+
+    return LlamaCPP(
+        model_path=settings.model_path,
+        temperature=0.0,
+        max_new_tokens=settings.max_tokens,
+        context_window=settings.n_ctx,
+        generate_kwargs={"stop": STOP, "top_k": 1, "repeat_penalty": 1.0},
+        model_kwargs={"n_gpu_layers": 0, "n_threads": settings.threads or os.cpu_count() or 2, "n_batch": 512, "seed": 0},
+        messages_to_prompt=messages_to_prompt,
+        completion_to_prompt=completion_to_prompt,
+        verbose=False,
+    )
 
 
 def run_peer(settings: PeerSettings, queries: list[tuple[str, str]]) -> dict[str, Any]:
@@ -158,7 +192,7 @@ def _serve(settings: PeerSettings, conn: Any) -> None:
         return
     conn.send({"ready": True})
     while (msg := conn.recv()) is not None:
-        conn.send(peer.ask(*msg))
+        conn.send(peer.ask(*msg))  # (case id, query) or (case id, query, system)
     conn.send(peer.summary())
 
 
@@ -181,8 +215,8 @@ class PeerProcess:
 
             raise RagError(f"the llama-index peer could not start: {first['error']}")
 
-    def ask(self, case_id: str, query: str) -> dict[str, Any]:
-        self.conn.send((case_id, query))
+    def ask(self, case_id: str, query: str, system: str = "stock") -> dict[str, Any]:
+        self.conn.send((case_id, query) if system == "stock" else (case_id, query, system))
         return self.conn.recv()
 
     def close(self) -> dict[str, Any]:

@@ -27,7 +27,12 @@ HEADLINE = (
     "ttft_p50",
     "total_p50",
 )
-SYSTEM_LABELS = {"ours": "ours", "dense": "ours, dense-only retrieval", "peer": "llama-index CitationQueryEngine"}
+SYSTEM_LABELS = {
+    "ours": "ours",
+    "dense": "ours, dense-only retrieval",
+    "peer": "llama-index CitationQueryEngine",
+    "peer_tuned": "llama-index tuned (hybrid, top-8, sentence windows)",
+}
 
 
 def code_version() -> str | None:

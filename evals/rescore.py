@@ -33,7 +33,7 @@ def rescore(report: dict[str, Any], supports) -> dict[str, Any]:
             if it["case_id"] not in cases:
                 raise RagError(f"case {it['case_id']} of the report is no longer in {report['cases_file']}")
             out = output_from(it["output"])
-            if name == "peer":  # its refusals are read from its text, by the current rules
+            if name.startswith("peer"):  # the peers' refusals are read from its text, by the current rules
                 out.abstained = it["output"]["abstained"] = looks_abstained(out.answer)
             it["scores"] = score_item(cases[it["case_id"]], out, texts, supports)
         system["metrics"] = aggregate([it["scores"] for it in system["items"]], SPEED_KEYS if name == "dense" else frozenset())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -146,11 +147,13 @@ def run_ours(engine: Any, cases: list[Case], label: str = "ours") -> list[Output
     return [answer_case(engine, c) for c in progress(cases, label)]
 
 
-def peer_outputs(raw: dict[str, Any], texts: dict[str, str], supports) -> list[Output]:
+def peer_outputs(raw: dict[str, Any], texts: dict[str, str], supports, loose: bool = False) -> list[Output]:
     """The peer's raw results as `Output`s. Its citations are chunks: numbered "Source n" texts.
 
     The chunks carry no offsets, so each is located in its file (verbatim search) for the
-    retrieval metrics; its claims are checked against all the chunks it was given.
+    retrieval metrics; its claims are checked against all the chunks it was given. `loose`
+    (the tuned peer, whose sentence windows are joined by single spaces) also finds a chunk
+    whose words are in the file with other whitespace, and cites the file's own text there.
     """
     from evals.metrics import answer_claims, looks_abstained
 
@@ -161,8 +164,10 @@ def peer_outputs(raw: dict[str, Any], texts: dict[str, str], supports) -> list[O
         units = []
         for s in r["sources"]:
             body, text = passages[s["n"]], texts.get(s["source"], "")
-            i = text.find(body) if body else -1
-            units.append(Unit(s["source"], i if i >= 0 else None, i + len(body) if i >= 0 else None))
+            span = locate(body, text, loose)
+            if span is not None and loose:
+                passages[s["n"]] = text[span[0] : span[1]]
+            units.append(Unit(s["source"], *(span or (None, None))))
         claims = answer_claims(r["answer"])
         numbers = sorted({n for _, ns in claims for n in ns})
         cited = []
@@ -190,6 +195,24 @@ def peer_outputs(raw: dict[str, Any], texts: dict[str, str], supports) -> list[O
             )
         )
     return outs
+
+
+def locate(body: str, text: str, loose: bool = False) -> tuple[int, int] | None:
+    """Where `body` is in `text`: verbatim, or (`loose`) with any whitespace between its words.
+
+    >>> locate("a b", "x a  b", loose=True)
+    (2, 6)
+    """
+    if not body:
+        return None
+    i = text.find(body)
+    if i >= 0:
+        return i, i + len(body)
+    words = body.split()
+    if not loose or not words:
+        return None
+    m = re.search(r"\s+".join(map(re.escape, words)), text)
+    return (m.start(), m.end()) if m else None
 
 
 def _strip_label(text: str) -> str:

@@ -31,7 +31,7 @@ class FakePeer:
     def __init__(self, settings):
         self.settings = settings
 
-    def ask(self, case_id, query):
+    def ask(self, case_id, query, system="stock"):
         FakePeer.asked.append((case_id, query))
         chunk = (MILL / "01_eastmere_tribune.txt").read_text().split("\n\n")[1]
         return {
