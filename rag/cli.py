@@ -28,16 +28,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def model_flags(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--backend", choices=["bundled", "gguf", "openai"], help="generator backend (default: bundled)")
-        sp.add_argument("--profile", choices=["fast", "best"], help="bundled reader: best (1.5B, default) or fast (0.5B: quicker, weaker)")
+        sp.add_argument("--backend", metavar="{bundled,gguf,openai}", help="generator backend (default: bundled)")
+        sp.add_argument("--profile", metavar="{fast,best}", help="bundled reader: best (1.5B, default) or fast (0.5B: quicker, weaker)")
         sp.add_argument("--model", help="GGUF file for --backend gguf")
         sp.add_argument("--llm-url", help="OpenAI-compatible base URL for --backend openai")
         sp.add_argument("--llm-model", help="model name on the server")
-        sp.add_argument("--connect-timeout", type=float, help="seconds to connect to the LLM server (default 5)")
-        sp.add_argument("--read-timeout", type=float, help="seconds to wait for the LLM server's next words (default 120)")
+        sp.add_argument("--connect-timeout", metavar="SECONDS", help="seconds to connect to the LLM server (default 5)")
+        sp.add_argument("--read-timeout", metavar="SECONDS", help="seconds to wait for the LLM server's next words (default 120)")
         sp.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
-        sp.add_argument("--top-k", type=int, help="evidence sentences per question (default 8)")
-        sp.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
+        sp.add_argument("--top-k", metavar="N", help="evidence sentences per question (default 8)")
+        sp.add_argument("--retrieval", metavar="{hybrid,dense,bm25}", help="retrieval mode (default hybrid)")
 
     ix = sub.add_parser("index", help="build or update the index over a folder of articles")
     ix.add_argument(
@@ -48,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     ix.add_argument("--rebuild", action="store_true", help="start over: re-embed everything; needed to index a different folder")
     ix.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
-    ix.add_argument("--chunk-size", type=int, help="sentences per chunk (default 3)")
-    ix.add_argument("--chunk-overlap", type=int, help="sentences shared by consecutive chunks (default 1)")
+    ix.add_argument("--chunk-size", metavar="N", help="sentences per chunk (default 3)")
+    ix.add_argument("--chunk-overlap", metavar="N", help="sentences shared by consecutive chunks (default 1)")
 
     ask = sub.add_parser("ask", help="answer one question (or a file of questions)")
     ask.add_argument("question", nargs="?", help="the question")
@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="open the chat UI in the browser")
     chat.add_argument("--host", help="default 127.0.0.1")
-    chat.add_argument("--port", type=int, help="default 7860")
+    chat.add_argument("--port", metavar="PORT", help="default 7860")
     model_flags(chat)
 
     ev = sub.add_parser("eval", help="run the evaluation suite and write reports")
@@ -76,24 +76,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    keys = [
-        "data_dir",
-        "backend",
-        "profile",
-        "model",
-        "llm_url",
-        "llm_model",
-        "connect_timeout",
-        "read_timeout",
-        "embedder",
-        "top_k",
-        "retrieval",
-        "chunk_size",
-        "chunk_overlap",
-        "host",
-        "port",
-    ]
-    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    """The settings given as flags. Their values stay text: `load_config` checks them like the
+    environment's, so `--top-k 3.9` is the same one line as `RAG_TOP_K=3.9`, naming the flag."""
+    from rag.config import FLAG_SETTINGS
+
+    return {k: getattr(args, k) for k in FLAG_SETTINGS if getattr(args, k, None) is not None}
 
 
 def _read_questions(path: Path) -> list[str]:

@@ -213,7 +213,7 @@ def test_prompt_sentences_below_one_is_a_config_error(tmp_path):
     from rag.config import load_config
     from rag.errors import RagError
 
-    with pytest.raises(RagError, match="prompt_sentences must be at least 1"):
+    with pytest.raises(RagError, match=r"config prompt_sentences = 0 \(from overrides\): must be at least 1"):
         load_config(overrides={"prompt_sentences": 0}, env={})
 
 
