@@ -101,9 +101,12 @@ def test_rankings_and_scores_match_the_previous_bm25_on_every_eval_question():
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet="aAbB’'-. 0123 thesinglyrunning", max_size=60), max_size=6))
 def test_token_ids_are_the_tokens_of_each_text(texts):
-    docs, vocab = token_ids(texts)
+    ids, lengths, vocab = token_ids(texts)
     words = {i: w for w, i in vocab.items()}
+    ends = np.cumsum(lengths).tolist()
+    docs = [ids[end - n : end].tolist() for n, end in zip(lengths.tolist(), ends, strict=True)]
     assert [[words[i] for i in doc] for doc in docs] == [tokens(t) for t in texts]
+    assert len(ids) == sum(lengths)
 
 
 def test_a_query_term_counts_once_and_nothing_matches_nothing():
