@@ -197,7 +197,7 @@ class BM25:
         return self._r.get_scores_from_ids(ids)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Top-k (row, score) with score > 0, best first; equal scores in row order."""
+        """Top-k (row, score) with score > 0, best first (equal scores in the order the previous BM25 gave)."""
         if k <= 0 or not self.n:
             return []
         scores = self.scores(query)
