@@ -3,6 +3,7 @@
     python -m evals.bench                 # everything (~20-30 min on 2 cores)
     python -m evals.bench --quick         # small sizes, few questions (a smoke run)
     python -m evals.bench --only vectors answers
+    python -m evals.bench --only hybrid   # BM25 at 100k and 1M sentences, cold and warm (~5 min)
 
 Writes evals/reports/bench.json and bench.md (a table with the machine, each target,
 what was measured and, when a target is missed, by how much). Timings are wall-clock on
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evals import bench_hybrid
 from evals.bench_answers import bench_answers
 from evals.bench_vectors import bench_vectors
 from evals.metrics import percentile
@@ -34,7 +36,7 @@ from evals.report import machine
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("llama", "help", "ask_cold", "chat_cold", "ingestion", "index", "text", "vectors", "answers")
+PARTS = ("llama", "help", "ask_cold", "chat_cold", "ingestion", "index", "text", "vectors", "hybrid", "answers")
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 QUESTION = "How many people were injured in the attack on the Karachi Police Office?"
 
@@ -435,6 +437,8 @@ def markdown(r: dict[str, Any]) -> str:
             lines.append(
                 f"| {v['n']:,} | {v['auto_kind']} | {v.get('flat_build_s')} | {v.get('flat_p50_ms')} / {v.get('flat_p95_ms')} | {hnsw} |"
             )
+    if isinstance(r.get("hybrid"), list):
+        lines += bench_hybrid.markdown(r["hybrid"])
     if r.get("answers"):
         a = r["answers"]
         lines += [
@@ -498,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", choices=PARTS, help="run only these parts (the others are kept from the previous bench.json)")
     p.add_argument("--quick", action="store_true", help="small sizes and few questions (smoke run)")
     p.add_argument("--sizes", nargs="+", type=int, help="vector counts (default 1000 10000 100000 1000000)")
+    p.add_argument("--hybrid-sizes", nargs="+", type=int, help="sentence counts for the hybrid part (default 100000 1000000)")
     p.add_argument("--questions", type=int, help="answer questions (default 12; quick 3)")
     p.add_argument("--no-peer", action="store_true", help="skip the llama-index peer in the answer bench")
     p.add_argument("--hnsw-budget", type=float, default=900.0, help="skip an HNSW build predicted to take longer (s)")
@@ -527,6 +532,9 @@ def main(argv: list[str] | None = None) -> int:
         "text": lambda: bench_text(cfg.corpus, 500_000 if a.quick else 5_000_000),
         "vectors": lambda: bench_vectors(
             a.sizes or ([1000, 10_000] if a.quick else [1000, 10_000, 100_000, 1_000_000]), 50 if a.quick else 200, a.hnsw_budget
+        ),
+        "hybrid": lambda: bench_hybrid.bench_hybrid(
+            cfg.corpus, a.hybrid_sizes or ([10_000] if a.quick else [100_000, 1_000_000]), 10 if a.quick else 50
         ),
         "answers": lambda: bench_answers(cfg, a.questions or (3 if a.quick else 12), peer=not a.no_peer),
     }

@@ -8,6 +8,7 @@ Layout (`<data>/index` is a symlink to one complete version folder, see `index/v
              spans.json      sentence and chunk spans
              sentences.npy   sentence vectors      sentences.faiss
              chunks.npy      chunk vectors         chunks.faiss
+             bm25.*          the sentences' BM25 index (bm25s files, memory-mapped on load)
 
 A build writes a new version folder and then swaps the symlink atomically, so a crash never
 leaves a half-written index in use; builds hold a cross-process lock. The index remembers its
@@ -31,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +42,9 @@ from index.embedding import Embedder
 from index.reading import Skipped, content_hash, list_article_files, read_article
 from rag.errors import RagError
 from rag.types import Article, Chunk, Sentence
+
+if TYPE_CHECKING:
+    from index.lexical import BM25
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +91,12 @@ class Store:
         sentence_index=None,
         chunk_index=None,
         version: str = "",
+        bm25: BM25 | None = None,
+        folder: Path | None = None,
     ):
         self.manifest = manifest
         self.version = version  # the version folder it was read from (or written to)
+        self.folder = folder  # that folder, where the saved BM25 index is
         self.articles = {a.id: a for a in articles}
         self.sentences = sentences
         self.chunks = chunks
@@ -98,14 +105,26 @@ class Store:
         self.sentence_index = sentence_index if sentence_index is not None else vectors.build(sentence_vectors)
         self.chunk_index = chunk_index if chunk_index is not None else vectors.build(chunk_vectors)
         self.sentence_row = {s.id: i for i, s in enumerate(sentences)}
-        self._bm25 = None
+        self._bm25 = bm25
 
     @property
-    def bm25(self):
+    def bm25(self) -> BM25:
+        """The sentences' BM25 index: the one saved with this version, memory-mapped on first use
+        (bm25s is imported only then, not at start-up). An index written before BM25 was saved, or
+        whose saved one is stale or unreadable, gets one built in memory, as every process once did."""
         if self._bm25 is None:
             from index.lexical import BM25
 
-            self._bm25 = BM25([s.text for s in self.sentences])
+            n = len(self.sentences)
+            why = "it has none saved (built before BM25 was saved): `rag index` saves one"
+            if self.folder is not None and BM25.saved_in(self.folder):
+                try:
+                    self._bm25 = BM25.load(self.folder, n)
+                    return self._bm25
+                except ValueError as e:
+                    why = f"{e}: `rag index` saves a new one"
+            log.info("index version %s: building its BM25 in memory, %s", self.version or "(unsaved)", why)
+            self._bm25 = BM25.build([s.text for s in self.sentences])
         return self._bm25
 
     def neighbours(self, sentence: Sentence, radius: int = 1) -> list[Sentence]:
@@ -238,7 +257,7 @@ def _load_version(root: Path, index_dir: Path, embedder_fingerprint: str | None,
         raise RagError(f"index at {index_dir} is unreadable ({type(e).__name__}: {str(e)[:120]}): run `rag index` to rebuild") from None
     if len(sv) != len(sentences) or len(cv) != len(chunks) or si.ntotal != len(sentences) or ci.ntotal != len(chunks):
         raise RagError(f"index at {index_dir} is inconsistent (vector counts differ): run `rag index` to rebuild")
-    return Store(manifest, articles, sentences, chunks, sv, cv, si, ci, version=root.name)
+    return Store(manifest, articles, sentences, chunks, sv, cv, si, ci, version=root.name, folder=root)
 
 
 def _previous(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> tuple[Store | None, str]:
@@ -409,6 +428,7 @@ def _build(
         sentences.extend(p.sentences)
         chunks.extend(p.chunks)
     articles = [p.article for p in parts]
+    bm25 = _bm25(sentences)
     manifest = {
         "format": FORMAT,
         "corpus": str(corpus.resolve()),
@@ -422,13 +442,25 @@ def _build(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     replaced = index_dir.resolve() if index_dir.is_symlink() else None
-    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, sv, cv, si, ci))
+    final = versions.publish(
+        index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, sv, cv, si, ci, bm25)
+    )
     versions.prune(index_dir, keep=[replaced] if replaced else [])
     report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
     report.seconds = time.perf_counter() - t0
     report.path = str(index_dir)
-    report.store = Store(manifest, articles, sentences, chunks, sv, cv, si, ci, version=final.name)
+    report.store = Store(manifest, articles, sentences, chunks, sv, cv, si, ci, version=final.name, folder=final, bm25=bm25)
     return report
+
+
+def _bm25(sentences: list[Sentence]) -> BM25:
+    """The BM25 index of a new version, over all its sentences (rebuilt per version: seconds at 1M)."""
+    from index.lexical import BM25
+
+    t = time.perf_counter()
+    bm25 = BM25.build([s.text for s in sentences])
+    log.info("BM25 over %d sentences built in %.2f s", len(sentences), time.perf_counter() - t)
+    return bm25
 
 
 def _write(
@@ -442,6 +474,7 @@ def _write(
     cv: np.ndarray,
     si,
     ci,
+    bm25: BM25,
 ) -> None:
     """The files of one version; manifest.json last (it marks the version complete)."""
     (folder / "articles.json").write_text(
@@ -467,4 +500,5 @@ def _write(
     np.save(folder / "chunks.npy", cv)
     vectors.save(si, folder / "sentences.faiss")
     vectors.save(ci, folder / "chunks.faiss")
+    bm25.save(folder)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))

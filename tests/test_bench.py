@@ -92,3 +92,17 @@ def test_help_and_cold_ask_run_as_fresh_processes():
     assert "error" not in cold, cold
     assert cold["first_token_s"] is not None and cold["first_token_s"] <= cold["total_s"]
     assert cold["first_token_no_prompt_cache_s"] is not None  # the run that wrote the prompt cache
+
+
+def test_hybrid_bench_sentences_vary_and_its_report_has_cold_warm_and_whole_call():
+    from evals import bench_hybrid
+
+    texts = bench_hybrid.synthetic_sentences(ROOT / "corpus", 3000, seed=1)
+    assert texts == bench_hybrid.synthetic_sentences(ROOT / "corpus", 3000, seed=1)
+    assert len(set(texts)) > 1500  # names and numbers varied, not 147 sentences repeated
+    row = bench_hybrid.bench_size(ROOT / "corpus", 2000, n_queries=5, cold_runs=1)
+    for key in ("build_s", "cold_load_ms", "cold_first_query_ms", "warm_p50_ms", "hybrid_cold_ms", "hybrid_warm_p50_ms"):
+        assert row[key] >= 0, key
+    assert row["vocabulary"] > 1000 and row["warm_p50_ms"] <= row["warm_p95_ms"]
+    md = "\n".join(bench_hybrid.markdown([row, {"n": 1_000_000, "hybrid_skipped": "too big"}]))
+    assert "| 2,000 |" in md and "too big" in md
