@@ -26,7 +26,11 @@ _TAG = re.compile(r"<[^<>]+>")
 # found in a lowered copy would then blank the wrong text.
 _BLOCK_OPEN = re.compile(r"<script|<style|<!--", re.IGNORECASE | re.ASCII)
 _BLOCK_CLOSE = {o: re.compile(c, re.IGNORECASE | re.ASCII) for o, c in (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"))}
-_BLOCK_TAG = re.compile(r"</?(p|div|h\d|li|br|tr|article|section)\b", re.IGNORECASE)  # blanked to a line break
+_BLOCK_TAG = re.compile(  # blanked to a line break
+    r"</?(p|div|h\d|li|br|tr|td|th|article|section|title|head|body|header|footer|nav|main|aside|ul|ol|dl|dt|dd|table|"
+    r"blockquote|figure|figcaption|pre|form|hr)\b",
+    re.IGNORECASE,
+)
 _NOT_NEWLINE = re.compile(r"[^\n]")
 _TITLE_OPEN = re.compile(r"<(?:title|h1)", re.IGNORECASE)
 _TITLE_CLOSE = re.compile(r"</(?:title|h1)>", re.IGNORECASE)
