@@ -447,7 +447,15 @@ def _write(
     (folder / "articles.json").write_text(
         json.dumps(
             [
-                {"id": a.id, "title": a.title, "date": a.date, "path": a.path, "sha256": files[a.id]["sha256"], "text": a.text, "meta": a.meta}
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "date": a.date,
+                    "path": a.path,
+                    "sha256": files[a.id]["sha256"],
+                    "text": a.text,
+                    "meta": a.meta,
+                }
                 for a in articles
             ],
             ensure_ascii=False,

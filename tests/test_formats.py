@@ -53,7 +53,8 @@ def mixed(tmp_path) -> Path:
 def test_a_mixed_folder_indexes_with_one_build_and_every_sentence_slices_its_stored_text(mixed, tmp_path):
     emb = HashEmbedder()
     report = build(mixed, tmp_path / "index", emb)
-    assert report.skipped == [] and sorted(report.embedded_files) == sorted(TITLES)  # the old reader skipped cp1252, read no pdf/docx/epub/rtf
+    # The old reader skipped the cp1252 file and listed no .pdf, .docx, .epub or .rtf.
+    assert report.skipped == [] and sorted(report.embedded_files) == sorted(TITLES)
     store = load(tmp_path / "index", emb.fingerprint)
     assert {a.id: a.title for a in store.articles.values()} == TITLES
     for article in store.articles.values():
@@ -72,7 +73,17 @@ def test_the_news_page_is_its_main_text_with_title_date_and_author():
     assert a.date == "2023-03-01" and a.meta.get("author") == "Sara Khan"
     assert "“The blaze began in the storage area on the ground floor,” the report’s authors wrote." in a.text
     assert "shortly after midnight" in a.text  # &nbsp; decoded to a plain space
-    for boilerplate in ("Home", "Subscribe", "Weather", "Related stories", "Cotton prices", "Cookie", "rights reserved", "dataLayer", "font-family"):
+    for boilerplate in (
+        "Home",
+        "Subscribe",
+        "Weather",
+        "Related stories",
+        "Cotton prices",
+        "Cookie",
+        "rights reserved",
+        "dataLayer",
+        "font-family",
+    ):
         assert boilerplate not in a.text, boilerplate
     assert a.text.splitlines()[1].startswith("The fire at the Karachi harbour")  # no menu glued to the first sentence
 
@@ -105,7 +116,10 @@ def test_a_windows_1252_file_is_decoded_not_skipped():
     ("data", "text"),
     [
         ("Zürich und Köln sind schön, sagt der Bürgermeister.".encode("latin-1"), "Zürich und Köln sind schön, sagt der Bürgermeister."),
-        ("Москва - столица России. Президент выступил в пятницу.".encode("cp1251"), "Москва - столица России. Президент выступил в пятницу."),
+        (
+            "Москва - столица России. Президент выступил в пятницу.".encode("cp1251"),
+            "Москва - столица России. Президент выступил в пятницу.",
+        ),
         ("\ufeffBOM and UTF-8.".encode(), "BOM and UTF-8."),
         ("Twice as wide: UTF-16.".encode("utf-16"), "Twice as wide: UTF-16."),
     ],
@@ -133,19 +147,43 @@ def test_binary_and_broken_documents_are_skipped_with_one_line_reasons(tmp_path)
 def test_pdf_lines_are_joined_into_paragraphs_and_headings_kept_apart():
     from index.formats import reflow
 
-    lines = ["Quake hits valley", "The tremor was felt in three districts and was", "strongest in the north. Engineers found a well-", "known fault.", ""]
-    assert reflow(lines) == "Quake hits valley\nThe tremor was felt in three districts and was strongest in the north. Engineers found a well-known fault."
+    lines = [
+        "Quake hits valley",
+        "The tremor was felt in three districts and was",
+        "strongest in the north. Engineers found a well-",
+        "known fault.",
+        "",
+    ]
+    assert (
+        reflow(lines)
+        == "Quake hits valley\nThe tremor was felt in three districts and was strongest in the north. Engineers found a well-known fault."
+    )
 
 
 QUESTIONS = {  # source: (question, the scripted model's answer)
     "bus_fares.txt": ("By how much will bus fares in Lahore rise?", "Bus fares in Lahore will rise by ten per cent from next week."),
-    "dock_strike_cp1252.txt": ("What pay rise did the dock workers accept?", "The union leader said they accepted a pay rise of twelve per cent."),
+    "dock_strike_cp1252.txt": (
+        "What pay rise did the dock workers accept?",
+        "The union leader said they accepted a pay rise of twelve per cent.",
+    ),
     "flood_valley.md": ("How much did the river rise in the Swat valley?", "The river rose by six feet in twelve hours."),
-    "harbour_news.html": ("When did the harbour warehouse fire start?", "The fire started shortly after midnight on Tuesday, the police report says."),
+    "harbour_news.html": (
+        "When did the harbour warehouse fire start?",
+        "The fire started shortly after midnight on Tuesday, the police report says.",
+    ),
     "mill_fire.epub": ("What did the mill owner say about the machinery?", "The owner said the loss of machinery would run into millions."),
-    "power_cut.rtf": ("When was the fault at the Quetta grid station repaired?", "The fault at the main grid station was repaired by the evening."),
-    "quake_report.pdf": ("What magnitude was the earthquake in the northern valley?", "An earthquake of magnitude 5.8 struck the valley on Sunday morning."),
-    "train_derailment.docx": ("How many passengers were hurt when the train derailed near Kotri?", "Twenty-two passengers were treated for minor injuries."),
+    "power_cut.rtf": (
+        "When was the fault at the Quetta grid station repaired?",
+        "The fault at the main grid station was repaired by the evening.",
+    ),
+    "quake_report.pdf": (
+        "What magnitude was the earthquake in the northern valley?",
+        "An earthquake of magnitude 5.8 struck the valley on Sunday morning.",
+    ),
+    "train_derailment.docx": (
+        "How many passengers were hurt when the train derailed near Kotri?",
+        "Twenty-two passengers were treated for minor injuries.",
+    ),
 }
 
 

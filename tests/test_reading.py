@@ -1,5 +1,4 @@
 import pytest
-
 from conftest import CORPUS
 
 from index.chunking import split
@@ -27,7 +26,9 @@ def test_the_bundled_article_with_a_date_prefix_cites_its_first_sentence_without
 
 def test_metadata_lines_at_the_top_become_metadata(tmp_path):
     p = tmp_path / "bus.txt"
-    p.write_text("Title: Bus fares rise\nDate: 2023-04-10\nBy Amina Riaz\nSource: City Desk\n\nFares rise by ten per cent. Passes keep their price.\n")
+    p.write_text(
+        "Title: Bus fares rise\nDate: 2023-04-10\nBy Amina Riaz\nSource: City Desk\n\nFares rise by ten per cent. Passes keep their price.\n"
+    )
     a = read_article(p)
     assert (a.title, a.date, a.meta) == ("Bus fares rise", "2023-04-10", {"author": "Amina Riaz", "source": "City Desk"})
     assert a.text == "Fares rise by ten per cent. Passes keep their price.\n"
