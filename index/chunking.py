@@ -14,8 +14,10 @@ from rag.types import Article, Chunk, Sentence
 # Bumped whenever any text can split differently: the store reuses a file's vectors by sentence
 # id, so an index made by another split must be rebuilt, not patched. 2: runs over the length cap
 # are cut at any whitespace, else after punctuation (1 cut at ASCII spaces only), and a period
-# after a run of more than 64 letters and periods is judged on the whole run again.
-SPLITTER_VERSION = 2
+# after a run of more than 64 letters and periods is judged on the whole run again. 3: the text
+# read from files changed (index/reading.py): HTML main text by trafilatura with entities decoded,
+# PDF/DOCX/EPUB/RTF read, any text encoding, metadata lines at the top out of the text.
+SPLITTER_VERSION = 3
 
 
 def split(article: Article) -> list[Sentence]:

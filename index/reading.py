@@ -1,36 +1,51 @@
 """Reading a folder of articles into `Article`s.
 
-Supported: `.txt`, `.md`, `.html`/`.htm`. The source id is the file name. For HTML the
-tags are blanked out with spaces of the same length, so character offsets still point
-into the original file. Unreadable files (binary, not UTF-8) are skipped with a warning.
+Supported: `.txt`, `.md` (any text encoding), `.html`/`.htm` (a saved web page: its main text,
+see `index/webpage.py`), and `.pdf`, `.docx`, `.epub`, `.rtf` (see `index/formats.py`). The
+source id is the file name. An article's `text` is the text extracted from the file: what
+the index stores, what sentence offsets point into and what a citation highlights.
+
+Metadata lines at the top of a text (`Title: ...`, `Date: 2023-02-17`, `By Jane Roe`,
+`Source: ...`, or the bundled articles' ` date 2023-02-17` before the first sentence) become
+the article's title, date and `meta`, not sentence text. Unreadable files are skipped with a
+warning and a reason.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.formats import DOCUMENT_SUFFIXES, Extracted, read_document
+from index.webpage import blank_blocks as _blank_blocks  # noqa: F401  (kept importable here for the hostile-text tests)
+from index.webpage import blank_tags as _blank_tags  # noqa: F401
+from index.webpage import html_title as _html_title  # noqa: F401
 from rag.errors import RagError
 from rag.types import Article
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md", ".html", ".htm")
+TEXT_SUFFIXES = (".txt", ".md")
+HTML_SUFFIXES = (".html", ".htm")
+SUFFIXES = (*TEXT_SUFFIXES, *HTML_SUFFIXES, *DOCUMENT_SUFFIXES)
+# The text read from a file is what the index stores: when it can change, bump SPLITTER_VERSION
+# (index/chunking.py), which the manifest records, so older indexes are rebuilt.
+
 _DATE = re.compile(r"\b(?:date[:\s]+)?((?:19|20)\d\d-[01]\d-[0-3]\d)\b", re.IGNORECASE)
-_DATE_LINE = re.compile(r"^\s*date[:\s]+(?:19|20)\d\d-[01]\d-[0-3]\d\s*", re.IGNORECASE)
-_TAG = re.compile(r"<[^<>]+>")
-# Scripts, styles and comments are dropped whole, with their content. Found with ASCII-only case
-# folding: str.lower() can change a string's length ("İ" becomes two characters), and offsets
-# found in a lowered copy would then blank the wrong text.
-_BLOCK_OPEN = re.compile(r"<script|<style|<!--", re.IGNORECASE | re.ASCII)
-_BLOCK_CLOSE = {o: re.compile(c, re.IGNORECASE | re.ASCII) for o, c in (("<script", "</script>"), ("<style", "</style>"), ("<!--", "-->"))}
-_BLOCK_TAG = re.compile(r"</?(p|div|h\d|li|br|tr|article|section)\b", re.IGNORECASE)  # blanked to a line break
-_NOT_NEWLINE = re.compile(r"[^\n]")
-_TITLE_OPEN = re.compile(r"<(?:title|h1)", re.IGNORECASE)
-_TITLE_CLOSE = re.compile(r"</(?:title|h1)>", re.IGNORECASE)
+_ISO = r"((?:19|20)\d\d-[01]\d-[0-3]\d)(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d)?(?:Z|[+-]\d\d:?\d\d)?)?"
+# ` date 2023-02-17 Karachi: ...`: a date key and an ISO date, then the article goes on.
+_DATE_PREFIX = re.compile(rf"[ \t]*(date|published|updated)[ \t]*:?[ \t]+{_ISO}(?=\s|$)[ \t]*", re.IGNORECASE)
+_META_KEYS = {"title": "title", "headline": "title", "date": "date", "published": "date", "updated": "updated",
+              "author": "author", "authors": "author", "by": "author", "byline": "author", "source": "source",
+              "publisher": "source", "url": "url", "link": "url", "section": "section", "category": "section",
+              "tags": "tags", "keywords": "tags", "language": "language", "lang": "language"}  # fmt: skip
+_META_LINE = re.compile(rf"[ \t]*({'|'.join(_META_KEYS)})[ \t]*:[ \t]*(\S[^\n]{{0,300}}?)[ \t]*", re.IGNORECASE)
+_BYLINE = re.compile(r"[ \t]*[Bb]y[ \t]+([A-Z][\w.'’-]*(?:,?[ \t]+(?:and[ \t]+)?[A-Z][\w.'’-]*){0,5})[ \t]*")
+HEADER_LINES = 12  # metadata is looked for in this many lines at the top only
 
 
 @dataclass(frozen=True)
@@ -43,58 +58,100 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _blank_tags(html: str) -> str:
-    """Replace every tag with spaces (newline for block ends) keeping the length."""
+# UTF-32 LE before UTF-16 LE: its mark starts with UTF-16 LE's.
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
-    def blank(m: re.Match[str]) -> str:
-        s = m.group(0)
-        return ("\n" if _BLOCK_TAG.match(s) else " ") + " " * (len(s) - 1)
 
-    return _TAG.sub(blank, _blank_blocks(html))
+def decode(data: bytes) -> str:
+    """The text in `data`: UTF-8 or a byte-order mark's encoding, else the encoding
+    charset_normalizer finds (Windows-1252 when it fits as well as any: the usual case for an
+    article saved on Windows, where the detector's first pick is often an exotic code page).
+    Raises ValueError for binary data.
 
-
-def _blank_blocks(html: str) -> str:
-    """Scripts, styles and comments blanked (length and line breaks kept), in one pass: an opener
-    without its closer blanks to the end (a regex looking for the closer from every opener was
-    quadratic), and a "<" that opens no block costs nothing.
-
-    >>> _blank_blocks("a<SCRIPT>x</script>b<!-- c")
-    'a                  b      '
+    >>> decode(b"caf\\xe9 \\x93au lait\\x94")
+    'café “au lait”'
     """
-    out, i = [], 0
-    while m := _BLOCK_OPEN.search(html, i):
-        close = _BLOCK_CLOSE[m.group(0).lower()].search(html, m.end())
-        end = close.end() if close else len(html)
-        out += [html[i : m.start()], _NOT_NEWLINE.sub(" ", html[m.start() : end])]
-        i = end
-    out.append(html[i:])
-    return "".join(out)
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as e:
+                raise ValueError(f"not {encoding} despite its byte-order mark ({e.reason} at byte {e.start})") from None
+    if b"\x00" in data[:4096]:
+        raise ValueError("binary file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise ValueError("not text in any encoding known (binary file?)")
+    western = [m for m in matches if m.chaos <= best.chaos and "cp1252" in m.could_be_from_charset]
+    encoding = "cp1252" if western else best.encoding
+    log.info("decoded as %s (not UTF-8)", encoding)
+    return data.decode(encoding, errors="replace")
 
 
-def _html_title(raw: str) -> str | None:
-    """The text between the first `<title ...>` or `<h1 ...>` and the next `</title>` or `</h1>`.
+def split_header(text: str) -> tuple[str, dict[str, str]]:
+    """Metadata lines at the top of `text` taken out: (the rest, {key: value}).
 
-    Only the first opener needs a look: when it has no `>` or no closer after it, no later one
-    has either. (A lazy regex tried every opener to the end of the file: quadratic.)
+    Looked for in the first lines only: key-value lines (`Date: 2023-02-17`, `Source: AP`), a
+    byline (`By Jane Roe`), and a leading date key before the first sentence. One plain line
+    (a headline) may come before them and stays.
 
-    >>> _html_title("<h1 class=x>Fire <b>at</b> mill</h1>")
-    'Fire <b>at</b> mill'
+    >>> split_header(" date 2023-02-17 Karachi: Armed men attacked.")
+    ('Karachi: Armed men attacked.', {'date': '2023-02-17'})
+    >>> split_header("Blast in Karachi\\nDate: 2023-02-17\\nBy Jane Roe\\n\\nPolice said.\\n")
+    ('Blast in Karachi\\n\\nPolice said.\\n', {'date': '2023-02-17', 'author': 'Jane Roe'})
     """
-    opener = _TITLE_OPEN.search(raw)
-    if not opener:
-        return None
-    gt = raw.find(">", opener.end())
-    closer = _TITLE_CLOSE.search(raw, gt + 1) if gt >= 0 else None
-    return raw[gt + 1 : closer.start()] if closer else None
+    lines = text.splitlines(keepends=True)
+    meta: dict[str, str] = {}
+    kept: list[str] = []
+    headline, i = False, 0
+    while i < min(len(lines), HEADER_LINES):
+        line = lines[i]
+        body = line.rstrip("\r\n")
+        if not body.strip():
+            kept.append(line)
+        elif d := _DATE_PREFIX.match(body):
+            meta.setdefault("date", d.group(2))
+            rest = line[d.end() :]
+            if rest.strip():
+                kept.append(rest)
+                i += 1
+                break  # the article's first sentence follows the date on its line
+        elif (m := _META_LINE.fullmatch(body)) is not None:
+            key = _META_KEYS[m.group(1).lower()]
+            value = m.group(2)
+            if key == "date":
+                iso = re.fullmatch(_ISO, value)
+                key, value = ("date", iso.group(1)) if iso else ("dateline", value)  # "Date: 1 March 2023" is not guessed at
+            meta.setdefault(key, value)
+        elif (b := _BYLINE.fullmatch(body)) is not None:
+            meta.setdefault("author", b.group(1))
+        elif not headline:
+            headline = True
+            kept.append(line)
+        else:
+            break
+        i += 1
+    if not meta:
+        return text, meta
+    return ("".join(kept) + "".join(lines[i:])).lstrip(), meta
 
 
-def _title(text: str, raw: str, suffix: str) -> str:
-    if suffix in (".html", ".htm"):
-        inner = _html_title(raw)
-        if inner is not None:
-            return " ".join(_TAG.sub(" ", inner).split())[:120]
+def _title(text: str) -> str:
     for line in text.splitlines():
-        line = _DATE_LINE.sub("", line).strip().lstrip("#").strip()
+        line = line.strip().lstrip("#").strip()
         if len(line.split()) >= 2:
             # A first paragraph is not a title: keep its first sentence, shortened.
             first = re.split(r"(?<=[.!?])\s", line, maxsplit=1)[0]
@@ -102,21 +159,28 @@ def _title(text: str, raw: str, suffix: str) -> str:
     return ""
 
 
+def _extract(path: Path, suffix: str) -> Extracted:
+    if suffix in DOCUMENT_SUFFIXES:
+        return read_document(path)
+    text = decode(path.read_bytes())
+    if suffix in HTML_SUFFIXES:
+        from index.webpage import extract
+
+        return extract(text)
+    return Extracted(text=text)
+
+
 def read_article(path: Path) -> Article:
-    """Read one file; raises ValueError when it is not a UTF-8 text article."""
-    data = path.read_bytes()
-    if b"\x00" in data[:4096]:
-        raise ValueError("binary file")
-    try:
-        raw = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"not UTF-8 ({e.reason} at byte {e.start})") from None
-    suffix = path.suffix.lower()
-    text = _blank_tags(raw) if suffix in (".html", ".htm") else raw
+    """Read one file; raises ValueError (its one-line reason) when it holds no readable article."""
+    path = Path(path)
+    found = _extract(path, path.suffix.lower())
+    text, meta = split_header(found.text)
     if not text.strip():
-        raise ValueError("empty file")
-    m = _DATE.search(text[:2000])
-    return Article(id=path.name, title=_title(text, raw, suffix), date=m.group(1) if m else None, path=str(path), text=text)
+        raise ValueError("empty file" if not found.text.strip() else "no article text after its metadata lines")
+    title = meta.pop("title", "") or found.title or _title(text)
+    m = _DATE.search(text[:2000]) if not (meta.get("date") or found.date) else None
+    date = meta.pop("date", None) or found.date or (m.group(1) if m else None)
+    return Article(id=path.name, title=title, date=date, path=str(path), text=text, meta={**found.meta, **meta})
 
 
 def list_article_files(folder: Path) -> list[Path]:
@@ -137,5 +201,5 @@ def read_folder(folder: Path) -> tuple[list[Article], list[Skipped]]:
             log.warning("skipping %s: %s", path.name, e)
             skipped.append(Skipped(str(path), str(e)))
     if not articles:
-        raise RagError(f"no readable articles (.txt, .md, .html) in {folder}")
+        raise RagError(f"no readable articles ({', '.join(SUFFIXES)}) in {folder}")
     return articles, skipped

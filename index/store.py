@@ -4,7 +4,7 @@ Layout (`<data>/index` is a symlink to one complete version folder, see `index/v
 
     index -> index-versions/20260101T120000-4242-17/
              manifest.json   corpus folder, embedder, splitter, one record per file, versions
-             articles.json   id, title, date, path, sha256, text
+             articles.json   id, title, date, path, sha256, text, meta
              spans.json      sentence and chunk spans
              sentences.npy   sentence vectors      sentences.faiss
              chunks.npy      chunk vectors         chunks.faiss
@@ -39,7 +39,7 @@ import numpy as np
 from index import vectors, versions
 from index.chunking import SPLITTER_VERSION, make_chunks, split
 from index.embedding import Embedder
-from index.reading import Skipped, content_hash, list_article_files, read_article
+from index.reading import SUFFIXES, Skipped, content_hash, list_article_files, read_article
 from rag.errors import RagError
 from rag.types import Article, Chunk, Sentence
 
@@ -401,7 +401,7 @@ def _build(
         (report.reused_files if part.sv is not None else report.embedded_files).append(a.id)
         parts.append(part)
     if not parts:
-        raise RagError(f"no readable articles (.txt, .md, .html) in {corpus}")
+        raise RagError(f"no readable articles ({', '.join(SUFFIXES)}) in {corpus}")
     before = prev_files if prev else (live_manifest(index_dir) or {}).get("files")  # also when not reused
     report.removed_files = sorted(set(before if isinstance(before, dict) else ()) - {p.article.id for p in parts})
     report.corpus = str(corpus.resolve())
@@ -480,7 +480,15 @@ def _write(
     (folder / "articles.json").write_text(
         json.dumps(
             [
-                {"id": a.id, "title": a.title, "date": a.date, "path": a.path, "sha256": files[a.id]["sha256"], "text": a.text}
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "date": a.date,
+                    "path": a.path,
+                    "sha256": files[a.id]["sha256"],
+                    "text": a.text,
+                    "meta": a.meta,
+                }
                 for a in articles
             ],
             ensure_ascii=False,

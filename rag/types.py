@@ -12,13 +12,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Article:
-    """One source file. `id` is the file name; `text` is the file exactly as read."""
+    """One source file. `id` is the file name; `text` is the article text read from it (the
+    main text of a web page or document, metadata lines at the top taken out): sentence
+    offsets point into it. `meta` holds what the file said about itself (author, source, ...)."""
 
     id: str
     title: str
     date: str | None
     path: str
     text: str
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

@@ -104,10 +104,12 @@ def test_real_models_answer_with_exact_citations(tmp_path):
     r = run("ask", "--json", "--questions", str(qfile), data_dir=d, timeout=900)
     assert r.returncode == 0, r.stderr
     where, attackers, offtopic = [json.loads(line) for line in r.stdout.splitlines()]
+    from index.reading import read_article
+
     for a in (where, attackers):
         assert not a["abstained"] and a["citations"]
         for c in a["citations"]:
-            text = (ROOT / "corpus" / c["source"]).read_text(encoding="utf-8")
+            text = read_article(ROOT / "corpus" / c["source"]).text  # the text as read and indexed
             assert text[c["start"] : c["end"]] == c["quote"] and c["supported"]
     assert len({c["source"] for c in attackers["citations"]}) >= 2 and attackers["conflicts"]
     assert offtopic["abstained"] and not offtopic["citations"]

@@ -159,10 +159,13 @@ def test_gguf_backend_answers_with_a_local_file(data_dir):
 
 
 def check_citations(d: dict) -> None:
-    """Every citation quotes its article exactly at its offsets."""
+    """Every citation quotes its article's text (as read and indexed) exactly at its offsets."""
+    from index.reading import read_article
+
     for c in d["citations"]:
-        text = (CORPUS / c["source"]).read_bytes().decode("utf-8")
+        text = read_article(CORPUS / c["source"]).text
         assert text[c["start"] : c["end"]] == c["quote"], c
+        assert c["quote"] in (CORPUS / c["source"]).read_text(encoding="utf-8")
 
 
 def wait_until_serving(url: str, proc: subprocess.Popen, log: Path, limit_s: float = 300) -> None:

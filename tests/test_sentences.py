@@ -42,10 +42,11 @@ def test_lines_are_boundaries_and_spans_are_trimmed():
 def test_every_corpus_sentence_slices_back_exactly(path):
     a = read_article(path)
     raw = path.read_text(encoding="utf-8")
+    assert a.text in raw  # the file's text, less any metadata line at its top
     sentences = split(a)
     assert len(sentences) > 5
     for s in sentences:
-        assert raw[s.start : s.end] == s.text
+        assert a.text[s.start : s.end] == s.text and s.text in raw
         assert s.text == s.text.strip() and s.text
     # spans are ordered and disjoint
     assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:], strict=False))

@@ -22,9 +22,10 @@ def test_build_save_load_search_round_trip(corpus_copy, tmp_path):
     scores, ids = vectors.search(st.sentence_index, q, 10)
     brute = np.argsort(-(st.sentence_vectors @ q[0]), kind="stable")[:10]
     assert np.allclose(np.sort(scores[0]), np.sort((st.sentence_vectors @ q[0])[brute]), atol=1e-5)
-    # The loaded sentences slice back into the files.
+    # The loaded sentences slice back into the stored article text, which is the file's text.
     for s in st.sentences:
-        assert (corpus_copy / s.article_id).read_text(encoding="utf-8")[s.start : s.end] == s.text
+        text = st.articles[s.article_id].text
+        assert text[s.start : s.end] == s.text and text in (corpus_copy / s.article_id).read_text(encoding="utf-8")
     manifest = json.loads((idx / "manifest.json").read_text())
     assert manifest["embedder"]["fingerprint"] == emb.fingerprint
     assert set(manifest["files"]) == {p.name for p in corpus_copy.iterdir()}

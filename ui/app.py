@@ -24,7 +24,7 @@ from rag.errors import RagError  # noqa: E402
 from rag.types import Article  # noqa: E402
 from ui.assets import CSS, HEAD  # noqa: E402
 from ui.chat import AnswerFn, Session, Turn, run_turn  # noqa: E402
-from ui.corpus import pasted_article  # noqa: E402
+from ui.corpus import SUFFIXES, pasted_article  # noqa: E402
 from ui.feedback import RATINGS, feedback_record  # noqa: E402
 from ui.format import SOURCES_EMPTY, article_rows, assistant_html, chat_messages, sources_html  # noqa: E402
 from ui.limits import BodyLimit, Limits, RateLimit  # noqa: E402
@@ -266,8 +266,8 @@ def build_ui(
                 with gr.Row(equal_height=False):
                     with gr.Column(min_width=280):
                         upload = gr.File(
-                            label="Upload a .txt, .md or .html article",
-                            file_types=[".txt", ".md", ".html", ".htm"],
+                            label="Upload an article (.txt, .md, .html, .pdf, .docx, .epub, .rtf)",
+                            file_types=list(SUFFIXES),
                             type="filepath",
                             elem_id="rag-upload",
                         )

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.reading import SUFFIXES
+from index.reading import SUFFIXES, TEXT_SUFFIXES, decode
 from rag.errors import RagError
 from rag.types import Article
 
@@ -44,18 +44,28 @@ def safe_name(name: str) -> str:
 
 
 def check_text(data: bytes, label: str) -> str:
-    """The UTF-8 text of an article file, or a one-line RagError."""
+    """The text of an article file (UTF-8 or any other encoding), or a one-line RagError."""
     if len(data) > MAX_BYTES:
         raise RagError(f"{label} is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
-    if b"\x00" in data[:4096]:
-        raise RagError(f"{label} is a binary file, not a text article")
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RagError(f"{label} is not UTF-8 text") from None
+        text = decode(data)
+    except ValueError as e:
+        raise RagError(f"{label} is not a text article ({e})") from None
     if not text.strip():
         raise RagError(f"{label} is empty")
     return text
+
+
+def check_upload(data: bytes, label: str) -> None:
+    """A one-line RagError when an upload is too big or empty, or a text file is not text.
+    Documents (PDF, DOCX, EPUB, RTF) and web pages are read when the index is updated; one that
+    cannot be read is removed again with the reader's reason."""
+    if Path(label).suffix.lower() in TEXT_SUFFIXES:
+        check_text(data, label)
+    elif len(data) > MAX_BYTES:
+        raise RagError(f"{label} is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+    elif not data.strip():
+        raise RagError(f"{label} is empty")
 
 
 def pasted_article(title: str, date: str, text: str) -> tuple[str, bytes]:
@@ -89,7 +99,7 @@ class Saved:
 def save_article(corpus: Path, name: str, data: bytes) -> Saved:
     """Write `data` into `corpus` under a safe, unused name; never overwrite a file."""
     name = safe_name(name)
-    check_text(data, name)
+    check_upload(data, name)
     corpus = Path(corpus)
     if not corpus.is_dir():
         raise RagError(f"corpus folder not found: {corpus}")
