@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         "corpus",
         nargs="?",
         type=Path,
-        help="folder of .txt/.md/.html articles (default: the folder the index was built from, else corpus/)",
+        help="folder of articles (.txt, .md, .html, .pdf, .docx, .epub, .rtf) (default: the folder the index was built from, else corpus/)",
     )
     ix.add_argument("--rebuild", action="store_true", help="start over: re-embed everything; needed to index a different folder")
     ix.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
