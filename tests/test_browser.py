@@ -93,6 +93,9 @@ def app_config(tmp_path: Path, minilm_index: Path):
     for p in corpus.iterdir():
         p.chmod(0o644)
     shutil.copytree(minilm_index, data, symlinks=True)
+    # The copied index (its link is relative) holds the same articles: it now belongs to the private copy.
+    manifest = data / "index" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "corpus": str(corpus.resolve())}))
     return load_config(overrides={"corpus": corpus, "data_dir": data, "feedback_file": tmp_path / "feedback.jsonl"}, env={})
 
 

@@ -91,6 +91,24 @@ def test_chat_upload_after_indexing_another_folder_keeps_that_folder(tmp_path, c
     assert set(load(cfg.index_dir, emb.fingerprint).articles) == {"dam.txt", "mayor.txt", "quake.txt"}
 
 
+def test_a_chat_whose_corpus_was_named_elsewhere_adds_nothing_to_either_folder(tmp_path, corpus_copy):
+    """An app built with corpus = X over an index of ~/news (not through `rag chat`'s start-up
+    check) refuses the upload: before, it was written into ~/news behind the user's back."""
+    from rag.config import load_config
+    from ui.corpus import Library
+
+    emb = HashEmbedder()
+    news = _articles(tmp_path / "news", NEWS)
+    data = tmp_path / "data"
+    cfg = load_config(overrides={"data_dir": data, "corpus": corpus_copy, "feedback_file": data / "fb.jsonl"}, env={})
+    build(news, cfg.index_dir, emb)
+    engine = _engine(cfg, emb)
+    with pytest.raises(RagError, match="holds the articles of .*nothing added"):
+        Library(cfg, engine).add("quake.txt", b"A small quake shook the coast at dawn. No damage was reported.\n")
+    assert not (news / "quake.txt").exists() and not (corpus_copy / "quake.txt").exists()
+    assert set(load(cfg.index_dir, emb.fingerprint).articles) == {"dam.txt", "mayor.txt"}
+
+
 def test_cli_index_uses_the_remembered_folder_and_refuses_another(cli, tmp_path, capsys):
     news = _articles(tmp_path / "news", NEWS)
     other = _articles(tmp_path / "other", {"x.txt": "A storm closed the port. Ships waited offshore.\n"})

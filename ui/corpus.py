@@ -128,8 +128,19 @@ class Library:
 
     @property
     def corpus(self) -> Path:
-        """The folder the loaded index was built from (the configured one for an old index)."""
-        return Path(self.engine.store.manifest.get("corpus") or self.cfg.corpus)
+        """The folder the loaded index was built from (the configured one for an old index).
+        A corpus set on purpose (file, env, flag) that is another folder is refused, never written
+        to in place of the indexed one: one index, one corpus (as `rag chat` checks at start)."""
+        remembered = self.engine.store.manifest.get("corpus")
+        if not remembered:
+            return Path(self.cfg.corpus)
+        configured = Path(self.cfg.corpus).resolve()
+        if self.cfg.sources.get("corpus", "default") != "default" and Path(remembered) != configured:
+            raise RagError(
+                f"the index holds the articles of {remembered}, but corpus = {self.cfg.corpus}: nothing added "
+                f"(run `rag index {self.cfg.corpus} --rebuild` to index that folder instead)"
+            )
+        return Path(remembered)
 
     def articles(self) -> list[Article]:
         return list(self.engine.store.articles.values())
