@@ -60,6 +60,23 @@ def conversation_query(question: str, history: list[str]) -> str:
     return "Earlier questions: " + " ".join(history) + "\nQuestion: " + question
 
 
+def articles_as_documents(corpus: Any) -> list[Any]:
+    """The corpus as llama-index Documents, read by our own reader (`index.reading`): the peers
+    see the same article text as our system (every supported format, metadata lines taken out),
+    so a difference in scores is the pipeline's, not the file reading's."""
+    from pathlib import Path
+
+    from llama_index.core import Document
+
+    from index.reading import read_folder
+
+    articles, _ = read_folder(Path(corpus))
+    return [
+        Document(text=a.text, metadata={"file_name": a.id, "title": a.title, "date": a.date or ""}, excluded_embed_metadata_keys=["file_name", "title", "date"], excluded_llm_metadata_keys=["file_name", "title", "date"])
+        for a in articles
+    ]
+
+
 class Peer:
     """The peers, built once over one model: `ask()` answers one query with the stock engine
     (or with `system="tuned"`, the tuned pipeline) and returns its raw result. `llm` and
@@ -67,7 +84,7 @@ class Peer:
 
     def __init__(self, settings: PeerSettings, llm: Any = None, embed_model: Any = None):
         t0 = time.perf_counter()
-        from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+        from llama_index.core import VectorStoreIndex
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.core.query_engine import CitationQueryEngine
 
@@ -81,7 +98,7 @@ class Peer:
         self.llm = llm if llm is not None else _llama_cpp(settings)
         self.load_s = time.perf_counter() - t0 - self.import_s
         t1 = time.perf_counter()
-        docs = SimpleDirectoryReader(input_dir=settings.corpus, required_exts=[".txt", ".md", ".html", ".htm"]).load_data()
+        docs = articles_as_documents(settings.corpus)
         index = VectorStoreIndex.from_documents(docs, embed_model=embed, transformations=[SentenceSplitter()])
         self.engines = {"stock": CitationQueryEngine.from_args(index, llm=self.llm, streaming=True)}
         self.index_s = {"stock": time.perf_counter() - t1}
