@@ -194,10 +194,24 @@ def test_feedback_is_rate_limited_across_sessions():
     assert "try again in a minute" in replies[2] and len(page.feedback) == 2
 
 
+def test_feedback_past_the_process_limit_is_one_line_not_an_exception():
+    # One limiter counts feedback: the configured rate. A second, hidden per-process limiter in
+    # ui/feedback.py once raised past 30 a minute, out of the handler, whatever was configured.
+    page = Page(Limits(feedback_per_minute=40))
+    sessions = [Session() for _ in range(41)]
+    replies = []
+    for s in sessions:
+        page.ask(s, "How many died?")
+        replies.append(page.handler("feedback_helpful")(s))
+    assert replies[:40] == ["Thanks: recorded “Helpful” for “How many died?”."] * 40
+    assert "try again in a minute" in replies[40] and len(page.feedback) == 40
+
+
 def test_an_oversize_feedback_record_is_not_written():
-    page, session = Page(Limits(feedback_chars=100)), Session()
+    page, session = Page(Limits(feedback_bytes=100)), Session()
     page.ask(session, "How many died in the attack on the Karachi Police Office on Friday evening?")
-    assert "the limit is 100" in page.handler("feedback_helpful")(session) and page.feedback == []
+    reply = page.handler("feedback_helpful")(session)
+    assert reply.startswith("⚠ Could not save feedback:") and "the limit is 100 bytes" in reply and page.feedback == []
 
 
 def test_rate_limit_forgets_old_events():

@@ -8,7 +8,6 @@ serves the page (Gradio's queue, 127.0.0.1:7860 by default, never a public share
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -122,10 +121,10 @@ def build_ui(
             return "Ask a question first."
         if (turn.id, rating) in session.rated:
             return f"Already recorded “{RATINGS[rating]}” for this answer."
-        record = feedback_record(rating, turn)
-        size = len(json.dumps(record, ensure_ascii=False))
-        if size > limits.feedback_chars:
-            return f"⚠ Could not save feedback: the record is {size:,} characters; the limit is {limits.feedback_chars:,}."
+        try:
+            record = feedback_record(rating, turn, max_bytes=limits.feedback_bytes)
+        except RagError as e:
+            return f"⚠ Could not save feedback: {e}"
         if not feedback_rate.allow():
             return "⚠ Too much feedback at once: please try again in a minute."
         try:

@@ -5,9 +5,9 @@ the standalone question used for retrieval), the answer text, its citations with
 the verification counts, the conflicts, the model and the settings it ran with.
 
 Feedback comes from anyone who can reach the chat, also through its API, so it is bounded:
-a few ratings a minute per answer, a process-wide rate, and a size cap per record; past a
-limit the user gets one clear line and nothing is written. A URL's user:password in the
-settings is stored as `***`.
+a record has a size cap (here), and the chat counts records with one rate limit and lets a
+session rate an answer once per rating (`ui.app`, `ui.limits`); past a limit the user gets one
+clear line and nothing is written. A URL's user:password in the settings is stored as `***`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,45 +28,13 @@ MAX_RECORD_BYTES = 64 * 1024  # a record is a few KB: question, answer, citation
 _write_lock = threading.Lock()
 
 
-class FeedbackLimit:
-    """At most `per_answer` ratings of one answer and `per_process` ratings in all within any
-    `window` seconds. Thread-safe; `clock` is injectable for tests."""
-
-    def __init__(self, per_answer: int = 5, per_process: int = 30, window: float = 60.0, clock: Callable[[], float] = time.monotonic):
-        self.per_answer, self.per_process, self.window, self.clock = per_answer, per_process, window, clock
-        self._all: deque[float] = deque()
-        self._by_key: dict[int, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def admit(self, key: int) -> None:
-        """Count one rating for `key` (an answered turn), or raise RagError when over a limit."""
-        with self._lock:
-            now = self.clock()
-            for q in (self._all, *self._by_key.values()):
-                while q and q[0] <= now - self.window:
-                    q.popleft()
-            self._by_key = {k: q for k, q in self._by_key.items() if q}
-            mine = self._by_key.setdefault(key, deque())
-            if len(mine) >= self.per_answer:
-                wait = mine[0] + self.window - now
-                raise RagError(f"this answer was already rated {len(mine)} times in the last minute; try again in {wait:.0f} s")
-            if len(self._all) >= self.per_process:
-                wait = self._all[0] + self.window - now
-                raise RagError(f"too much feedback right now (at most {self.per_process} a minute); try again in {wait:.0f} s")
-            mine.append(now)
-            self._all.append(now)
-
-
-LIMIT = FeedbackLimit()
-
-
 def _scrubbed(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: redact_url(v) if isinstance(v, str) else v for k, v in settings.items()}
 
 
-def feedback_record(rating: str, turn: Turn, settings: dict[str, Any] | None = None, limit: FeedbackLimit | None = LIMIT) -> dict[str, Any]:
-    """The JSON record for `rating` (a key of RATINGS) on an answered turn. Raises RagError,
-    with nothing counted, when the record is too large, and when `limit` refuses it."""
+def feedback_record(rating: str, turn: Turn, settings: dict[str, Any] | None = None, max_bytes: int = MAX_RECORD_BYTES) -> dict[str, Any]:
+    """The JSON record for `rating` (a key of RATINGS) on an answered turn. Raises RagError
+    when the record is over `max_bytes` as UTF-8 JSON."""
     if rating not in RATINGS:
         raise ValueError(f"unknown rating {rating!r}")
     a = turn.answer
@@ -91,10 +56,8 @@ def feedback_record(rating: str, turn: Turn, settings: dict[str, Any] | None = N
         "settings": _scrubbed(settings or {}),
     }
     size = len(json.dumps(record, ensure_ascii=False).encode("utf-8"))
-    if size > MAX_RECORD_BYTES:
-        raise RagError(f"this feedback record is {size // 1024:,} KB; the limit is {MAX_RECORD_BYTES // 1024} KB")
-    if limit is not None:
-        limit.admit(id(turn))
+    if size > max_bytes:
+        raise RagError(f"this feedback record is {size:,} bytes; the limit is {max_bytes:,} bytes")
     return record
 
 
@@ -103,7 +66,7 @@ def append_jsonl(path: Path, record: dict[str, Any]) -> None:
     path = Path(path)
     line = json.dumps(record, ensure_ascii=False) + "\n"
     if len(line.encode("utf-8")) > MAX_RECORD_BYTES + 16 * 1024:  # the record plus the settings the app adds
-        raise RagError(f"this feedback record is {len(line) // 1024:,} KB; the limit is {MAX_RECORD_BYTES // 1024} KB")
+        raise RagError(f"this feedback record is {len(line.encode('utf-8')):,} bytes; the limit is {MAX_RECORD_BYTES:,} bytes")
     path.parent.mkdir(parents=True, exist_ok=True)
     with _write_lock, open(path, "a", encoding="utf-8") as f:
         f.write(line)

@@ -37,7 +37,7 @@ class Limits:
     upload_bytes: int = MAX_BYTES  # one uploaded file (Gradio's max_file_size as well)
     files_per_upload: int = 1
     feedback_per_minute: int = 30  # feedback records written per minute, all sessions together
-    feedback_chars: int = 200_000  # one feedback record as JSON (question, answer, quotes)
+    feedback_bytes: int = 64 * 1024  # one feedback record as UTF-8 JSON (question, answer, quotes): a few KB
     request_bytes: int = 16 * MAX_BYTES  # any HTTP request body (a JSON event with a pasted article in \\u escapes)
 
     @property
