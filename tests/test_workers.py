@@ -182,3 +182,19 @@ def test_plain_rag_index_never_imports_ray(tmp_path):
     p = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout.strip().splitlines()[-1]) == {"rc": 0, "ray": False, "workers": False}
+
+
+def test_bench_ingest_corpus_repeats_every_article_under_new_names(tmp_path):
+    from evals.bench_ingest import corpus_folders, markdown, repeated_corpus
+
+    folders = corpus_folders()
+    assert folders[0].name == "corpus" and any(f.name == "corpus_coup" for f in folders)
+    out = repeated_corpus(folders, tmp_path / "c", 2)
+    n = sum(1 for f in folders for p in f.iterdir() if p.is_file())
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == len(set(names)) == 2 * n
+    assert any(x.startswith("001_coup-") for x in names) and any(x.startswith("000_corpus-") for x in names)
+    run = {"build_s": 2.0, "sentences_per_s": 50.0, "texts_per_s": 75.0}
+    r = {"articles": 2 * n, "copies": 2, "cores": 2, "in_process": run, "ray_1": {**run, "ray_startup_s": 9.1}, "scaling_2_vs_1": 1.8}
+    md = "\n".join(markdown(r))
+    assert "| ray 1 | 2.0 | 50.0 | 75.0 | 9.1 |" in md and "scaling_2_vs_1 1.8" in md
