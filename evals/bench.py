@@ -4,6 +4,7 @@
     python -m evals.bench --quick         # small sizes, few questions (a smoke run)
     python -m evals.bench --only vectors answers
     python -m evals.bench --only hybrid   # BM25 at 100k and 1M sentences, cold and warm (~5 min)
+    python -m evals.bench --only ingest   # index build in one process vs 1 and 2 Ray workers (~5 min)
 
 Writes evals/reports/bench.json and bench.md (a table with the machine, each target,
 what was measured and, when a target is missed, by how much). Timings are wall-clock on
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evals import bench_hybrid
+from evals import bench_hybrid, bench_ingest
 from evals.bench_answers import bench_answers
 from evals.bench_vectors import bench_vectors
 from evals.metrics import percentile
@@ -36,7 +37,7 @@ from evals.report import machine
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("llama", "help", "ask_cold", "chat_cold", "ingestion", "index", "text", "vectors", "hybrid", "answers")
+PARTS = ("llama", "help", "ask_cold", "chat_cold", "ingestion", "index", "text", "vectors", "hybrid", "answers", "ingest")
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 QUESTION = "How many people were injured in the attack on the Karachi Police Office?"
 
@@ -439,6 +440,8 @@ def markdown(r: dict[str, Any]) -> str:
             )
     if isinstance(r.get("hybrid"), list):
         lines += bench_hybrid.markdown(r["hybrid"])
+    if r.get("ingest", {}).get("in_process"):
+        lines += bench_ingest.markdown(r["ingest"])
     if r.get("answers"):
         a = r["answers"]
         lines += [
@@ -537,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             cfg.corpus, a.hybrid_sizes or ([10_000] if a.quick else [100_000, 1_000_000]), 10 if a.quick else 50
         ),
         "answers": lambda: bench_answers(cfg, a.questions or (3 if a.quick else 12), peer=not a.no_peer),
+        "ingest": lambda: bench_ingest.bench_ingest(1 if a.quick else 4),
     }
     for part in PARTS:
         if part not in parts:

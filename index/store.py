@@ -28,7 +28,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -297,6 +297,9 @@ class _Part:
     cv: np.ndarray | None = None
 
 
+MakeParts = Callable[[list[Path], dict[str, str], int, int], Iterable["_Part | Skipped"]]
+
+
 def _unchanged(prev: Store, rec: dict[str, Any] | None, path: Path, stat: os.stat_result) -> tuple[int, int, int, int] | None:
     """The article's sentence and chunk rows in `prev` when its file is known unchanged from its
     size and mtime alone (not re-read, not re-hashed), else None."""
@@ -318,6 +321,30 @@ def _unchanged(prev: Store, rec: dict[str, Any] | None, path: Path, stat: os.sta
     return s0, s1, c0, c1
 
 
+def read_part(path: Path, chunk_size: int, chunk_overlap: int) -> _Part:
+    """One file read, hashed, split and chunked, without vectors: what a build (or an ingestion
+    worker, see index/workers.py) makes of a new or changed file. Raises ValueError or OSError."""
+    stat = path.stat()
+    a = read_article(path)
+    ss = split(a)
+    cs = make_chunks(a, ss, chunk_size, chunk_overlap) if ss else []
+    record = {"sha256": content_hash(a.text.encode("utf-8")), "chars": len(a.text), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return _Part(a, record, ss, cs)
+
+
+def local_parts(paths: list[Path], known: dict[str, str], chunk_size: int, chunk_overlap: int) -> Iterator[_Part | Skipped]:
+    """The parts of `paths`, in order, read in this process; vectors are left to the build.
+
+    A build's `make_parts` has this signature: it may also fill the vectors of a part (as the
+    Ray workers do), except where `known` (file name -> previous sha256) says the content is
+    unchanged, so the build reuses the previous vectors."""
+    for path in paths:
+        try:
+            yield read_part(path, chunk_size, chunk_overlap)
+        except (ValueError, OSError) as e:
+            yield Skipped(str(path), str(e))
+
+
 def build(
     corpus: Path,
     index_dir: Path,
@@ -327,6 +354,7 @@ def build(
     index_kind: str = "auto",
     rebuild: bool = False,
     previous: Store | None = None,
+    make_parts: MakeParts | None = None,
 ) -> BuildReport:
     """(Re)build the index for `corpus`, re-embedding only files whose content changed.
 
@@ -334,10 +362,12 @@ def build(
     `rebuild` (start over from `corpus`, reusing nothing). Writers hold the index's lock.
     `previous` is the caller's loaded store (the chat's): reused instead of loading the live
     version again when it is that version. `report.store` is the new version, loaded.
+    `make_parts` reads, splits (and may embed) the new or changed files elsewhere, e.g. on Ray
+    workers (index/workers.py); the default is `local_parts`, with the embedding done here.
     """
     corpus, index_dir = Path(corpus), Path(index_dir)
     with versions.writer_lock(index_dir):
-        return _build(corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, rebuild, previous)
+        return _build(corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, rebuild, previous, make_parts)
 
 
 def _build(
@@ -349,6 +379,7 @@ def _build(
     index_kind: str,
     rebuild: bool,
     previous: Store | None,
+    make_parts: MakeParts | None = None,
 ) -> BuildReport:
     t0 = time.perf_counter()
     remembered = indexed_corpus(index_dir)
@@ -371,34 +402,45 @@ def _build(
     report = BuildReport(note=f"the previous index was not reused ({why_not})" if why_not else "")
     chunk_row: dict[str, int] | None = None
 
-    parts: list[_Part] = []
+    slots: list[_Part | Path] = []  # the files in order: reused parts, and the paths to read
     for path in files:
         rec = prev_files.get(path.name)
         try:
             stat = path.stat()
-            rows = _unchanged(prev, rec, path, stat) if prev else None
-            if prev and rows:
-                s0, s1, c0, c1 = rows
-                ss, cs = prev.sentences[s0:s1], prev.chunks[c0:c1]
-                parts.append(_Part(prev.articles[path.name], rec, ss, cs, prev.sentence_vectors[s0:s1], prev.chunk_vectors[c0:c1]))
-                report.reused_files.append(path.name)
-                continue
-            a = read_article(path)
-        except (ValueError, OSError) as e:
+        except OSError as e:
             log.warning("skipping %s: %s", path.name, e)
             report.skipped.append(Skipped(str(path), str(e)))
             continue
-        digest = content_hash(a.text.encode("utf-8"))
-        ss = split(a)
-        cs = make_chunks(a, ss, chunk_size, chunk_overlap) if ss else []
-        part = _Part(a, {"sha256": digest, "chars": len(a.text), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}, ss, cs)
-        if prev and rec and rec.get("sha256") == digest and all(s.id in prev.sentence_row for s in ss):
+        rows = _unchanged(prev, rec, path, stat) if prev else None
+        if prev and rows:
+            s0, s1, c0, c1 = rows
+            ss, cs = prev.sentences[s0:s1], prev.chunks[c0:c1]
+            slots.append(_Part(prev.articles[path.name], rec, ss, cs, prev.sentence_vectors[s0:s1], prev.chunk_vectors[c0:c1]))
+            report.reused_files.append(path.name)
+        else:
+            slots.append(path)
+    fresh = [x for x in slots if isinstance(x, Path)]
+    known = {p.name: prev_files[p.name].get("sha256") for p in fresh if p.name in prev_files}
+    made = iter((make_parts or local_parts)(fresh, known, chunk_size, chunk_overlap))
+    parts: list[_Part] = []
+    for slot in slots:
+        part = slot if isinstance(slot, _Part) else next(made)
+        if isinstance(part, Skipped):
+            log.warning("skipping %s: %s", Path(part.path).name, part.reason)
+            report.skipped.append(part)
+            continue
+        if slot is part:  # reused unchanged, counted above
+            parts.append(part)
+            continue
+        rec, ss, cs, reused = prev_files.get(part.article.id), part.sentences, part.chunks, False
+        if part.sv is None and prev and rec and rec.get("sha256") == part.record["sha256"] and all(s.id in prev.sentence_row for s in ss):
             if chunk_row is None:
                 chunk_row = {c.id: i for i, c in enumerate(prev.chunks)}  # once per build, not per article
             if all(c.id in chunk_row for c in cs):
                 part.sv = prev.sentence_vectors[[prev.sentence_row[s.id] for s in ss]]
                 part.cv = prev.chunk_vectors[[chunk_row[c.id] for c in cs]]
-        (report.reused_files if part.sv is not None else report.embedded_files).append(a.id)
+                reused = True
+        (report.reused_files if reused else report.embedded_files).append(part.article.id)
         parts.append(part)
     if not parts:
         raise RagError(f"no readable articles ({', '.join(SUFFIXES)}) in {corpus}")

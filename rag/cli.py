@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
     ix.add_argument("--chunk-size", metavar="N", help="sentences per chunk (default 3)")
     ix.add_argument("--chunk-overlap", metavar="N", help="sentences shared by consecutive chunks (default 1)")
+    ix.add_argument(
+        "--workers",
+        metavar="SPEC",
+        help="read, split and embed on Ray workers: N (a local Ray instance with N workers), auto, or ray://host:10001 (needs ray)",
+    )
 
     ask = sub.add_parser("ask", help="answer one question (or a file of questions)")
     ask.add_argument("question", nargs="?", help="the question")
@@ -120,7 +125,7 @@ def _print_answer(a) -> None:
 def cmd_index(args, cfg) -> int:
     from rag.wiring import build_index
 
-    r = build_index(cfg, args.corpus, rebuild=args.rebuild)
+    r = _index_on_workers(args, cfg) if args.workers else build_index(cfg, args.corpus, rebuild=args.rebuild)
     if r.note:
         print(f"note: {r.note}: indexing every article again", file=sys.stderr)
     for s in r.skipped:
@@ -132,6 +137,29 @@ def cmd_index(args, cfg) -> int:
         f"(embedded {len(r.embedded_files)}, reused {len(r.reused_files)}, removed {len(r.removed_files)}) → {r.path}"
     )
     return 0
+
+
+def _index_on_workers(args, cfg):
+    """`rag index --workers SPEC`: the same build, with the files read, split and embedded on Ray
+    workers (index/workers.py). The corpus is chosen as `rag.wiring.build_index` chooses it."""
+    from functools import partial
+
+    from index.embedding import load_embedder
+    from index.store import build, indexed_corpus
+    from index.workers import parse_spec, preflight, ray_parts
+    from rag.wiring import build_embedder
+
+    spec = parse_spec(args.workers)
+    preflight(spec)  # no Ray, a bad spec or an unreachable cluster: one line, before any model loads
+    corpus = args.corpus
+    if corpus is None:
+        remembered = indexed_corpus(cfg.index_dir)
+        corpus = remembered if remembered is not None and cfg.sources.get("corpus", "default") == "default" else cfg.corpus
+    emb = build_embedder(cfg)
+    print(f"starting Ray workers ({args.workers})", file=sys.stderr, flush=True)
+    with ray_parts(spec, partial(load_embedder, cfg.embedder), emb.fingerprint) as make_parts:
+        print(f"{make_parts.workers} Ray workers ready in {make_parts.startup_s:.1f} s", file=sys.stderr, flush=True)
+        return build(corpus, cfg.index_dir, emb, cfg.chunk_size, cfg.chunk_overlap, rebuild=args.rebuild, make_parts=make_parts)
 
 
 def cmd_ask(args, cfg) -> int:
