@@ -11,7 +11,8 @@ six sentences (what the model reads with the default `prompt_sentences`).
     python -m evals.followup_eval --method model           # the configured reader (profile best)
     python -m evals.followup_eval --method model --profile fast --out data/followup-eval/fast.jsonl
 
-Prints, per method: hit@6 over answerable items (and per kind), topic-switch errors (a
+Prints, per method: hit@6 over answerable items (and per kind), "found" (a hit that also
+passes the relevance gate, so the question is not refused before the model reads), topic-switch errors (a
 follow-up that names its own subject but whose query carries words of the earlier questions),
 rewrites the guard rails rejected, and milliseconds per rewrite.
 """
@@ -125,8 +126,10 @@ def summary(rows: list[dict]) -> str:
     kinds = sorted({r["kind"] for r in scored})
     per_kind = "  ".join(f"{k}={sum(r['hit'] for r in scored if r['kind'] == k)}/{sum(r['kind'] == k for r in scored)}" for k in kinds)
     unans = [r for r in rows if r["hit"] is None]
+    found = sum(r["hit"] and r["gate_passes"] for r in scored)
     return (
         f"{rows[0]['method']:9s} hit@{K}={sum(r['hit'] for r in scored)}/{len(scored)} ({sum(r['hit'] for r in scored) / len(scored):.2f})"
+        f"  found (hit and past the relevance gate)={found}/{len(scored)}"
         f"  topic-switch errors={sum(r['topic_switch_error'] for r in own)}/{len(own)}"
         f"  rewritten={len(rewritten)}/{len(rows)}  guard-rejected={len(rejected)}"
         f"  ms/rewrite p50={statistics.median(model_ms):.0f} max={max(model_ms):.0f}"
@@ -145,7 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", type=Path, default=ROOT / "data" / "followup-eval", help="where the indexes go")
     p.add_argument("--set", type=Path, default=SET, help="the conversations (JSONL)")
     p.add_argument("--out", type=Path, help="write every item's query and score here (JSONL)")
+    p.add_argument("--summarise", type=Path, help="only print the summary of a file written by --out")
     args = p.parse_args(argv)
+    if args.summarise:
+        saved = [json.loads(line) for line in args.summarise.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for method in dict.fromkeys(r["method"] for r in saved):
+            print(summary([r for r in saved if r["method"] == method]))
+        return 0
     methods = args.method or ["none", "heuristic"]
     items = load_items(args.set)
     cfg = Config(profile=args.profile)

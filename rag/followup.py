@@ -150,7 +150,7 @@ def model_question(question: str, history: Sequence[str], generator, max_tokens:
     text, why = check_rewrite(reply, question, history)
     if text is None:
         log.info("model rewrite rejected (%s): %r; using the heuristic", why, reply)
-        return heuristic_question(question, history), f"heuristic: {why}"
+        return heuristic_question(question, history), f"heuristic: {why} (reply: {' '.join(reply.split())[:200]})"
     return text, "model"
 
 
