@@ -41,6 +41,7 @@ class Engine:
     verifier: Verifier
     config: Config
     judge: Judge | None = None  # the model as yes/no judge of claims (rag/judge.py); None: heuristics only
+    rewriter: Generator | None = None  # rewrites follow-ups when `followup` = "model" (rag/followup.py); None: heuristic
 
 
 def answer(
@@ -55,7 +56,7 @@ def answer(
     cfg, store, t0 = engine.config, engine.store, time.perf_counter()
     ms = lambda: (time.perf_counter() - t0) * 1000  # noqa: E731
     q = clean_question(question, cfg.max_question_chars)
-    standalone = standalone_question(q, history)
+    standalone = standalone_question(q, history, engine.rewriter, cfg.followup)
     base: dict[str, Any] = dict(question=q, standalone_question=standalone, model=engine.generator.name)
     if is_meta_request(q):
         return Answer(

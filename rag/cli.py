@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="?", help="the question")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--questions", type=Path, help="file with one question per line, or JSONL with a 'question' field")
+    ask.add_argument(
+        "--conversation", action="store_true", help="with --questions: each question follows up the ones before it, as in the chat"
+    )
     model_flags(ask)
 
     chat = sub.add_parser("chat", help="open the chat UI in the browser")
@@ -109,6 +112,8 @@ def _read_questions(path: Path) -> list[str]:
 
 
 def _print_answer(a) -> None:
+    if a.standalone_question and " ".join(a.standalone_question.split()) != " ".join(a.question.split()):
+        print(f"Searching for: {a.standalone_question}")  # a follow-up, rewritten (rag/followup.py)
     print(a.answer)
     if a.citations:
         print()
@@ -183,8 +188,8 @@ def cmd_ask(args, cfg) -> int:
         r = build_index(cfg)
         print(f"indexed {r.articles} articles, {r.sentences} sentences in {r.seconds:.1f} s", file=sys.stderr, flush=True)
     engine = build_engine(cfg)
-    for q in questions:
-        a = answer(q, engine)
+    for i, q in enumerate(questions):
+        a = answer(q, engine, history=questions[:i] if args.conversation else ())
         if args.json:
             print(json.dumps(a.to_dict(), ensure_ascii=False), flush=True)
         else:

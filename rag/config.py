@@ -54,6 +54,7 @@ class Config:
     judge_threshold: float = 0.8  # P(yes) below this: the claim is not shown in the model's words
     compare_articles: bool = False  # rag/compare.py: measured to add false conflicts without surfacing more (README)
     retrieval: str = "hybrid"  # hybrid | dense | bm25
+    followup: str = "heuristic"  # follow-up → standalone question: heuristic | model (the reader rewrites it: ~5 s more on 2 cores; README)
     min_similarity: float = 0.3  # below this best cosine, the corpus has nothing on the question
     max_question_chars: int = 2000
     max_answer_tokens: int = 160
@@ -126,6 +127,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "backend": ("bundled", "gguf", "openai"),
     "profile": ("best", "fast"),
     "retrieval": ("hybrid", "dense", "bm25"),
+    "followup": ("model", "heuristic"),
 }
 BOUNDS: dict[str, dict[str, float]] = {
     "connect_timeout": {"gt": 0},

@@ -97,6 +97,7 @@ def build_engine(cfg: Config, generator=None):
         verifier=HeuristicVerifier(embedder),
         config=cfg,
         judge=build_model_judge(cfg, generator),
+        rewriter=build_rewriter(cfg, generator) if cfg.followup == "model" else None,
     )
 
 
@@ -108,3 +109,41 @@ def build_model_judge(cfg: Config, generator):
     if not cfg.judge or cfg.backend == "openai" or (cfg.backend == "bundled" and cfg.profile == "fast"):
         return None
     return build_judge(generator, cfg.threads or None)
+
+
+class _LazyGenerator:
+    """A generator built on its first use: a chat of standalone questions never loads it."""
+
+    def __init__(self, name: str, make):
+        self.name, self._make, self._gen = name, make, None
+
+    def stream(self, messages, max_tokens: int = 160):
+        if self._gen is None:
+            self._gen = self._make()
+        yield from self._gen.stream(messages, max_tokens)
+
+
+def build_rewriter(cfg: Config, generator):
+    """The model that rewrites follow-ups (`rag.followup`): for a llama.cpp reader, a second
+    small context over the same memory-mapped GGUF, built on first use, so a rewrite never
+    evicts the answer prompt's cached prefix; for a server reader, the reader itself."""
+    inner = generator
+    while inner is not None and getattr(inner, "llm", None) is None:
+        inner = getattr(inner, "inner", None)
+    path = getattr(getattr(inner, "llm", None), "model_path", None)
+    if not path:
+        return generator
+
+    def make():
+        from rag.generate import LlamaCppGenerator
+
+        return LlamaCppGenerator(
+            Path(path),
+            n_ctx=1024,
+            threads=cfg.threads or None,
+            chat_format="chatml",
+            name=f"{generator.name} (rewrite)",
+            cache_dir=cfg.data_dir / "cache",  # the rewrite prompt's fixed system text, kept like the answer prompt's
+        )
+
+    return _LazyGenerator(f"{generator.name} (rewrite)", make)
