@@ -146,25 +146,20 @@ def cmd_index(args, cfg) -> int:
 
 def _index_on_workers(args, cfg):
     """`rag index --workers SPEC`: the same build, with the files read, split and embedded on Ray
-    workers (index/workers.py). The corpus is chosen as `rag.wiring.build_index` chooses it."""
+    workers (index/workers.py)."""
     from functools import partial
 
     from index.embedding import load_embedder
-    from index.store import build, indexed_corpus
     from index.workers import parse_spec, preflight, ray_parts
-    from rag.wiring import build_embedder
+    from rag.wiring import build_embedder, build_index
 
     spec = parse_spec(args.workers)
     preflight(spec)  # no Ray, a bad spec or an unreachable cluster: one line, before any model loads
-    corpus = args.corpus
-    if corpus is None:
-        remembered = indexed_corpus(cfg.index_dir)
-        corpus = remembered if remembered is not None and cfg.sources.get("corpus", "default") == "default" else cfg.corpus
     emb = build_embedder(cfg)
     print(f"starting Ray workers ({args.workers})", file=sys.stderr, flush=True)
     with ray_parts(spec, partial(load_embedder, cfg.embedder), emb.fingerprint) as make_parts:
         print(f"{make_parts.workers} Ray workers ready in {make_parts.startup_s:.1f} s", file=sys.stderr, flush=True)
-        return build(corpus, cfg.index_dir, emb, cfg.chunk_size, cfg.chunk_overlap, rebuild=args.rebuild, make_parts=make_parts)
+        return build_index(cfg, args.corpus, embedder=emb, rebuild=args.rebuild, make_parts=make_parts)
 
 
 def cmd_ask(args, cfg) -> int:

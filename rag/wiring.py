@@ -65,16 +65,17 @@ def adopt_indexed_corpus(cfg: Config) -> None:
     )
 
 
-def build_index(cfg: Config, corpus: Path | None = None, embedder=None, rebuild: bool = False, previous=None):
+def build_index(cfg: Config, corpus: Path | None = None, embedder=None, rebuild: bool = False, previous=None, make_parts=None):
     """Build or update the index. Without `corpus`: the folder the index remembers, if the
-    config does not name one (see `adopt_indexed_corpus`), else `cfg.corpus`."""
+    config does not name one (see `adopt_indexed_corpus`), else `cfg.corpus`. `make_parts`
+    reads, splits and embeds the new files elsewhere (Ray workers: index/workers.py)."""
     from index.store import build, indexed_corpus
 
     if corpus is None:
         remembered = indexed_corpus(cfg.index_dir)
         corpus = remembered if remembered is not None and cfg.sources.get("corpus", "default") == "default" else cfg.corpus
     emb = embedder or build_embedder(cfg)
-    return build(corpus, cfg.index_dir, emb, cfg.chunk_size, cfg.chunk_overlap, rebuild=rebuild, previous=previous)
+    return build(corpus, cfg.index_dir, emb, cfg.chunk_size, cfg.chunk_overlap, rebuild=rebuild, previous=previous, make_parts=make_parts)
 
 
 def build_engine(cfg: Config, generator=None):
