@@ -46,7 +46,7 @@ BATCH = 2000  # rows per insert call
 MAX_TEXT = 60_000  # characters of tokens kept per sentence (the VARCHAR field's limit is 65,535)
 MAX_LIMIT = 16_384  # the most results one Milvus search returns
 EXACT_KEYWORD = MAX_LIMIT  # up to this many sentences, keyword ties are broken exactly as bm25s does
-TIE = 1e-6  # relative difference under which two scores are the same score summed in another order
+TIE, TIE_ABS = 1e-6, 1e-8  # scores closer than this are the same score summed in another order (relative, absolute)
 _clients: dict[str, Any] = {}
 
 
@@ -97,7 +97,8 @@ def keyword_text(tokens: list[str]) -> str:
 
 def prefix(index_dir: Path) -> str:
     """This index's collection-name prefix (one Milvus can hold the indexes of several folders)."""
-    return "rag_" + hashlib.sha256(str(Path(index_dir).resolve()).encode()).hexdigest()[:10]
+    where = Path(index_dir).parent.resolve() / Path(index_dir).name  # the link's path, not the version it points to
+    return "rag_" + hashlib.sha256(str(where).encode()).hexdigest()[:10]
 
 
 def _schema(client: Any, dim: int, text: bool) -> tuple[Any, Any]:
@@ -190,7 +191,7 @@ def _snap(hits: list[tuple[int, float]]) -> list[tuple[int, float]]:
     out: list[tuple[int, float]] = []
     head = None
     for row, score in hits:
-        if head is None or abs(head - score) > TIE * max(1.0, abs(head)):
+        if head is None or abs(head - score) > TIE * abs(head) + TIE_ABS:
             head = score
         out.append((row, head))
     return out

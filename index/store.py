@@ -117,7 +117,11 @@ class Store:
 
             record = self.manifest.get("milvus")
             if not isinstance(record, dict):
-                raise RagError(f"index version {self.version} was built without Milvus: run `rag index` with vector_store = {vector_store}")
+                from rag.config import redact_url
+
+                raise RagError(
+                    f"index version {self.version} was built without Milvus: run `rag index` with vector_store = {redact_url(vector_store)}"
+                )
             self.backend = MilvusBackend(vector_store, record)
         return self
 
