@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from index import vectors, versions
+from index.backend import Backend, LocalBackend
 from index.chunking import SPLITTER_VERSION, make_chunks, split
 from index.embedding import Embedder
 from index.reading import SUFFIXES, Skipped, content_hash, list_article_files, read_article
@@ -106,6 +107,23 @@ class Store:
         self.chunk_index = chunk_index if chunk_index is not None else vectors.build(chunk_vectors)
         self.sentence_row = {s.id: i for i, s in enumerate(sentences)}
         self._bm25 = bm25
+        self.backend: Backend = LocalBackend(self)  # what retrieval searches: FAISS + bm25s, or Milvus (`use_vector_store`)
+
+    def use_vector_store(self, vector_store: str) -> Store:
+        """Search this version in `vector_store` (the config's setting): "faiss" keeps the local
+        indexes; a Milvus URI or .db file searches the collections the manifest names."""
+        if vector_store and vector_store != "faiss":
+            from index.milvus import MilvusBackend
+
+            record = self.manifest.get("milvus")
+            if not isinstance(record, dict):
+                from rag.config import redact_url
+
+                raise RagError(
+                    f"index version {self.version} was built without Milvus: run `rag index` with vector_store = {redact_url(vector_store)}"
+                )
+            self.backend = MilvusBackend(vector_store, record)
+        return self
 
     @property
     def bm25(self) -> BM25:
@@ -206,7 +224,9 @@ def indexed_corpus(index_dir: Path) -> Path | None:
     return Path(corpus) if isinstance(corpus, str) and corpus else None
 
 
-def load(index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: int = 3, chunk_overlap: int = 1) -> Store:
+def load(
+    index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: int = 3, chunk_overlap: int = 1, vector_store: str = "faiss"
+) -> Store:
     """Load the current index version; a missing or broken index is a one-line RagError.
 
     The `index` link is resolved once and every file is read from that one version folder,
@@ -219,7 +239,7 @@ def load(index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: i
             raise RagError(f"no index at {index_dir}: run `rag index` first")
         root = index_dir.resolve()
         try:
-            return _load_version(root, index_dir, embedder_fingerprint, chunk_size, chunk_overlap)
+            return _load_version(root, index_dir, embedder_fingerprint, chunk_size, chunk_overlap).use_vector_store(vector_store)
         except RagError:
             if root.exists():
                 raise
@@ -355,6 +375,7 @@ def build(
     rebuild: bool = False,
     previous: Store | None = None,
     make_parts: MakeParts | None = None,
+    vector_store: str = "faiss",
 ) -> BuildReport:
     """(Re)build the index for `corpus`, re-embedding only files whose content changed.
 
@@ -364,10 +385,11 @@ def build(
     version again when it is that version. `report.store` is the new version, loaded.
     `make_parts` reads, splits (and may embed) the new or changed files elsewhere, e.g. on Ray
     workers (index/workers.py); the default is `local_parts`, with the embedding done here.
+    With a Milvus `vector_store` the version is also written to Milvus (`index/milvus.py`).
     """
     corpus, index_dir = Path(corpus), Path(index_dir)
     with versions.writer_lock(index_dir):
-        return _build(corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, rebuild, previous, make_parts)
+        return _build(corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, rebuild, previous, make_parts, vector_store)
 
 
 def _build(
@@ -380,6 +402,7 @@ def _build(
     rebuild: bool,
     previous: Store | None,
     make_parts: MakeParts | None = None,
+    vector_store: str = "faiss",
 ) -> BuildReport:
     t0 = time.perf_counter()
     remembered = indexed_corpus(index_dir)
@@ -484,15 +507,30 @@ def _build(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     replaced = index_dir.resolve() if index_dir.is_symlink() else None
+    milvus = _milvus_write(vector_store, index_dir, manifest, sentences, sv, chunks, cv)
     final = versions.publish(
         index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, sv, cv, si, ci, bm25)
     )
     versions.prune(index_dir, keep=[replaced] if replaced else [])
+    if milvus is not None:
+        milvus.prune(vector_store, index_dir, versions.versions_dir(index_dir))
     report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
     report.seconds = time.perf_counter() - t0
     report.path = str(index_dir)
     report.store = Store(manifest, articles, sentences, chunks, sv, cv, si, ci, version=final.name, folder=final, bm25=bm25)
+    report.store.use_vector_store(vector_store)
     return report
+
+
+def _milvus_write(vector_store: str, index_dir: Path, manifest: dict[str, Any], sentences, sv, chunks, cv) -> Any:
+    """With Milvus selected, write the version's collections (before it is published, so a
+    published version always has them) and name them in its manifest; returns `index.milvus`."""
+    if not vector_store or vector_store == "faiss":
+        return None
+    from index import milvus
+
+    manifest["milvus"] = milvus.write(vector_store, index_dir, sentences, sv, chunks, cv)
+    return milvus
 
 
 def _bm25(sentences: list[Sentence]) -> BM25:

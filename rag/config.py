@@ -55,6 +55,7 @@ class Config:
     compare_articles: bool = False  # rag/compare.py: measured to add false conflicts without surfacing more (README)
     retrieval: str = "hybrid"  # hybrid | dense | bm25
     followup: str = "heuristic"  # follow-up → standalone question: heuristic | model (the reader rewrites it: ~5 s more on 2 cores; README)
+    vector_store: str = "faiss"  # faiss | a Milvus Lite file (…/rag.db) | a Milvus server (http://host:19530): index/milvus.py
     min_similarity: float = 0.3  # below this best cosine, the corpus has nothing on the question
     max_question_chars: int = 2000
     max_answer_tokens: int = 160
@@ -83,7 +84,7 @@ class Config:
             v = getattr(self, f.name)
             if f.name == "llm_api_key":
                 v = "(set)" if v else ""
-            if f.name == "llm_url":
+            if f.name in ("llm_url", "vector_store"):
                 v = redact_url(v)
             out[f.name] = str(v) if isinstance(v, Path) else v
         return out
@@ -163,7 +164,26 @@ FLAG_SETTINGS = (
     "host",
     "port",
 )
-NOT_EMPTY = ("corpus", "data_dir", "feedback_file", "embedder", "host")
+NOT_EMPTY = ("corpus", "data_dir", "feedback_file", "embedder", "host", "vector_store")
+VECTOR_STORE_HELP = "must be faiss, a Milvus Lite file ending in .db, or a Milvus URI http(s)://host:port"
+
+
+def vector_store_ok(value: str) -> bool:
+    """Whether `value` names a vector store: "faiss", a Milvus Lite file, or a Milvus server URI.
+
+    >>> [vector_store_ok(v) for v in ("faiss", "data/rag.db", "http://milvus:19530", "milvus", "http://")]
+    [True, True, True, False, False]
+    """
+    if value == "faiss":
+        return True
+    if value.startswith(("http://", "https://")):
+        try:
+            return bool(urlsplit(value).hostname)
+        except ValueError:
+            return False
+    return "://" not in value and value.endswith(".db") and Path(value).name != ".db"
+
+
 _KINDS = {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}
 _KIND_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "text", Path: "a path"}
 
@@ -286,6 +306,8 @@ def _schema() -> Any:
         if isinstance(value, str) and kind in (str, Path):
             if name in NOT_EMPTY and not value.strip():
                 raise ValueError("empty")
+            if name == "vector_store" and not vector_store_ok(value):
+                raise ValueError(VECTOR_STORE_HELP)
             return value
         if isinstance(value, str) and (info.context or {}).get("text"):
             return value.strip()  # pydantic parses "8", "0.5", "yes"
@@ -314,6 +336,8 @@ def _problem(name: str, error_type: str, raw: Any) -> str:
         return "must be one of " + "|".join(CHOICES[name])
     if kind in (str, Path) and isinstance(raw, str) and not raw.strip():
         return "must not be empty"
+    if name == "vector_store" and isinstance(raw, str):
+        return VECTOR_STORE_HELP
     if bounds and error_type in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"):
         n = {k: int(v) if float(v).is_integer() else v for k, v in bounds.items()}
         if "ge" in n and "le" in n:

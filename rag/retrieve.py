@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index import vectors
 from index.embedding import Embedder
 from index.store import Store
 from rag.numbers import find_numbers
@@ -105,20 +104,19 @@ def retrieve(
 
     qv = embedder.embed([query])[0]
     n = len(store.sentences)
-    s_scores, s_ids = vectors.search(store.sentence_index, qv[None], min(pool, n))
-    dense = [int(i) for i in s_ids[0] if i >= 0]
-    c_scores, c_ids = vectors.search(store.chunk_index, qv[None], min(pool, len(store.chunks)))
+    search = store.backend  # FAISS + bm25s, or Milvus: the same two searches (index/backend.py)
+    s_hits = search.dense(qv, min(pool, n), "sentences")
+    dense = [i for i, _ in s_hits]
+    c_hits = search.dense(qv, min(pool, len(store.chunks)), "chunks")
     window: list[int] = []
     seen: set[int] = set()
-    for ci in c_ids[0]:
-        if ci < 0:
-            continue
-        for sid in store.chunks[int(ci)].sentence_ids:
+    for ci, _ in c_hits:
+        for sid in store.chunks[ci].sentence_ids:
             row = store.sentence_row[sid]
             if row not in seen:
                 seen.add(row)
                 window.append(row)
-    lexical = [i for i, _ in store.bm25.search(query, pool)]
+    lexical = [i for i, _ in search.keyword(query, pool)]
     rankings = {"hybrid": [lexical, dense, window], "dense": [dense, window], "bm25": [lexical]}[mode]
     fused = rrf(rankings)
     # Answer-type matching: a sentence holding the kind of thing asked for moves up a little.
@@ -138,7 +136,7 @@ def retrieve(
         hits.append(Hit(sentence=s, score=fused[i]))
         if len(hits) >= top_k:
             break
-    max_sim = float(max(s_scores[0].max(initial=-1.0), c_scores[0].max(initial=-1.0)))
+    max_sim = max([s for _, s in s_hits] + [s for _, s in c_hits], default=-1.0)
     q_tokens = set(tokens(query))
     found = set()
     for h in hits:

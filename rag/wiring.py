@@ -42,7 +42,7 @@ def build_generator(cfg: Config):
 def load_store(cfg: Config, embedder):
     from index.store import load
 
-    return load(cfg.index_dir, embedder.fingerprint, cfg.chunk_size, cfg.chunk_overlap)
+    return load(cfg.index_dir, embedder.fingerprint, cfg.chunk_size, cfg.chunk_overlap, vector_store=cfg.vector_store)
 
 
 def adopt_indexed_corpus(cfg: Config) -> None:
@@ -75,7 +75,17 @@ def build_index(cfg: Config, corpus: Path | None = None, embedder=None, rebuild:
         remembered = indexed_corpus(cfg.index_dir)
         corpus = remembered if remembered is not None and cfg.sources.get("corpus", "default") == "default" else cfg.corpus
     emb = embedder or build_embedder(cfg)
-    return build(corpus, cfg.index_dir, emb, cfg.chunk_size, cfg.chunk_overlap, rebuild=rebuild, previous=previous, make_parts=make_parts)
+    return build(
+        corpus,
+        cfg.index_dir,
+        emb,
+        cfg.chunk_size,
+        cfg.chunk_overlap,
+        rebuild=rebuild,
+        previous=previous,
+        make_parts=make_parts,
+        vector_store=cfg.vector_store,
+    )
 
 
 def build_engine(cfg: Config, generator=None):
