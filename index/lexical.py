@@ -80,6 +80,19 @@ def tokens(text: str) -> list[str]:
     return _stem()([w for w in words if w not in STOPWORDS])
 
 
+def words(text: str) -> list[tuple[str, str | None]]:
+    """Each word of `text` as written, with its token (None for a stop word).
+
+    >>> words("Who stormed the office?")
+    [('Who', None), ('stormed', 'storm'), ('the', None), ('office', 'offic')]
+    """
+    out: list[tuple[str, str | None]] = []
+    for w in _TOKEN.findall(text):
+        low = w.lower().replace("’", "'")
+        out.append((w, None if low in STOPWORDS else _stem()([low])[0]))
+    return out
+
+
 def token_ids(texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """All texts' tokens (exactly `tokens(text)` each) as ids into one vocabulary, one flat array,
     with each text's token count and the vocabulary.
@@ -188,6 +201,14 @@ class BM25:
         if int(r.scores["num_docs"]) != n or len(r.scores["indptr"]) != len(r.vocab_dict) + 1:
             raise ValueError("the saved BM25 index does not match the sentences")
         return cls(r)
+
+    def share(self, token: str) -> float:
+        """The share of sentences holding `token` (a `tokens()` token): 0.0 for an unknown one."""
+        i = self._r.vocab_dict.get(token)
+        if i is None or not self.n:
+            return 0.0
+        indptr = self._r.scores["indptr"]
+        return float(indptr[i + 1] - indptr[i]) / self.n
 
     def scores(self, query: str) -> np.ndarray:
         """Every sentence's BM25 score for `query` (float32, one per row)."""

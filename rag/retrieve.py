@@ -3,7 +3,8 @@
 Three ranked lists are fused by reciprocal rank (RRF, k=60): BM25 over sentences, dense
 search over sentences, and dense search over sentence windows (a window's rank is lent to
 each of its sentences, so a sentence that needs its neighbours to make sense is still
-found). The fused list is then capped per article so that every source gets a voice:
+found), and, when the question holds the corpus's topic words, a dense search for the rest of
+it (its focus, rag/focus.py). The fused list is then capped per article so that every source gets a voice:
 disagreements hide when one article fills the whole top-k.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from index.embedding import Embedder
 from index.store import Store
+from rag.focus import focus_query
 from rag.numbers import find_numbers
 from rag.types import Hit
 
@@ -102,9 +104,11 @@ def retrieve(
     """Top sentences for `query`. `mode` is `hybrid` (default), `dense` or `bm25`."""
     from index.lexical import tokens
 
-    qv = embedder.embed([query])[0]
     n = len(store.sentences)
     search = store.backend  # FAISS + bm25s, or Milvus: the same two searches (index/backend.py)
+    focus = focus_query(query, store.bm25.share) if mode == "hybrid" else None
+    vecs = embedder.embed([query, focus] if focus else [query])
+    qv = vecs[0]
     s_hits = search.dense(qv, min(pool, n), "sentences")
     dense = [i for i, _ in s_hits]
     c_hits = search.dense(qv, min(pool, len(store.chunks)), "chunks")
@@ -118,6 +122,8 @@ def retrieve(
                 window.append(row)
     lexical = [i for i, _ in search.keyword(query, pool)]
     rankings = {"hybrid": [lexical, dense, window], "dense": [dense, window], "bm25": [lexical]}[mode]
+    if focus:  # the question without the corpus's topic words, searched densely (rag/focus.py)
+        rankings.append([i for i, _ in search.dense(vecs[1], min(pool, n), "sentences")])
     fused = rrf(rankings)
     # Answer-type matching: a sentence holding the kind of thing asked for moves up a little.
     kind = answer_type(query)
