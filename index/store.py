@@ -234,9 +234,7 @@ def indexed_corpus(index_dir: Path) -> Path | None:
     return Path(corpus) if isinstance(corpus, str) and corpus else None
 
 
-def load(
-    index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: int = 3, chunk_overlap: int = 1, mmap: bool = True
-) -> Store:
+def load(index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: int = 3, chunk_overlap: int = 1, mmap: bool = True) -> Store:
     """Load the current index version; a missing or broken index is a one-line RagError.
 
     `mmap` maps the vector indexes read-only (shared between processes, read lazily); a build
@@ -483,9 +481,7 @@ def _build(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     replaced = index_dir.resolve() if index_dir.is_symlink() else None
-    final = versions.publish(
-        index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, si, ci, bm25)
-    )
+    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, si, ci, bm25))
     versions.prune(index_dir, keep=[replaced] if replaced else [])
     report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
     report.seconds = time.perf_counter() - t0
@@ -528,7 +524,9 @@ def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: 
         return None
     vectors.add(si, np.concatenate([p.sv for p in todo if p.sv is not None]))
     vectors.add(ci, np.concatenate([p.cv for p in todo if p.cv is not None]))
-    log.info("added %d sentence and %d chunk vectors to the previous %s index in %.2f s", n_s - s, n_c - c, kinds[0], time.perf_counter() - t)
+    log.info(
+        "added %d sentence and %d chunk vectors to the previous %s index in %.2f s", n_s - s, n_c - c, kinds[0], time.perf_counter() - t
+    )
     return si, ci
 
 
