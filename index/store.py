@@ -429,8 +429,10 @@ def _build(
             if chunk_row is None:
                 chunk_row = {c.id: i for i, c in enumerate(prev.chunks)}  # once per build, not per article
             if all(c.id in chunk_row for c in cs):
-                part.sv = prev.sentence_vectors[[prev.sentence_row[s.id] for s in ss]]
-                part.cv = prev.chunk_vectors[[chunk_row[c.id] for c in cs]]
+                s_rows, c_rows = [prev.sentence_row[s.id] for s in ss], [chunk_row[c.id] for c in cs]
+                part.sv, part.cv = prev.sentence_vectors[s_rows], prev.chunk_vectors[c_rows]
+                if ss and s_rows == list(range(s_rows[0], s_rows[0] + len(ss))) and c_rows == list(range(c_rows[0], c_rows[0] + len(cs))):
+                    part.rows = (s_rows[0], s_rows[0] + len(ss), c_rows[0], c_rows[0] + len(cs))  # same rows as before
         (report.reused_files if part.sv is not None else report.embedded_files).append(a.id)
         parts.append(part)
     if not parts:
