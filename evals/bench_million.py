@@ -181,7 +181,7 @@ def step_serve(index: str) -> dict[str, Any]:
     sweep = {}
     if hasattr(st.sentence_index, "hnsw"):  # what a wider search buys: recall and time per dense query
         stored = st.sentence_index.hnsw.efSearch
-        for ef in (96, 256, 1024):
+        for ef in (96, 256, 512, 1024):
             st.sentence_index.hnsw.efSearch = ef
             t = time.perf_counter()
             found, _ = vectors.search(st.sentence_index, qv, 10)
