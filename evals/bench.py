@@ -5,6 +5,7 @@
     python -m evals.bench --only vectors answers
     python -m evals.bench --only hybrid   # BM25 at 100k and 1M sentences, cold and warm (~5 min)
     python -m evals.bench --only ingest   # index build in one process vs 1 and 2 Ray workers (~5 min)
+    python -m evals.bench --only million  # the whole index at 1M sentences (~15 min; --million-size for less)
 
 Writes evals/reports/bench.json and bench.md (a table with the machine, each target,
 what was measured and, when a target is missed, by how much). Timings are wall-clock on
@@ -28,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evals import bench_hybrid, bench_ingest
+from evals import bench_hybrid, bench_ingest, bench_million
 from evals.bench_answers import bench_answers
 from evals.bench_vectors import bench_vectors
 from evals.metrics import percentile
@@ -37,7 +38,7 @@ from evals.report import machine
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("llama", "help", "ask_cold", "chat_cold", "ingestion", "index", "text", "vectors", "hybrid", "answers", "ingest")
+PARTS = ("llama", "help", "ask_cold", "chat_cold", "ingestion", "index", "text", "vectors", "hybrid", "answers", "ingest", "million")
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 QUESTION = "How many people were injured in the attack on the Karachi Police Office?"
 
@@ -384,6 +385,23 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             )
             if row["n"] == 1_000_000:
                 out.append(_target("recall@10 at 1,000,000 vectors (auto)", row.get("auto_recall@10"), 0.95, "", False))
+    mil = r.get("million", {})
+    if mil.get("serve"):
+        n, sv, add = mil["build"].get("sentences", 0), mil["serve"], mil.get("add", {})
+        out.append(_target(f"hybrid retrieval p50 warm at {n:,} sentences", sv.get("warm_p50_ms"), 20.0, "ms"))
+        out.append(
+            _target(f"recall@10 vs exact at {n:,} sentences ({sv.get('index_kind')})", sv.get("recall@10_vs_exact"), 0.95, "", False)
+        )
+        out.append(_target(f"RSS of the loaded index at {n:,} sentences", sv.get("rss_loaded_gib"), 3.0, "GiB"))
+        out.append(
+            _target(
+                f"add one article at {mil['build'].get('articles', 0):,} articles (vectors only)",
+                add.get("add_vectors_s"),
+                1.0,
+                "s",
+                why=f"end to end {add.get('add_article_s')} s",
+            )
+        )
     if r.get("text", {}).get("cases"):
         mb = r["text"]["chars"] / 1e6
         out.append(_target(f"a {mb:g} MB article read, split and chunked (slowest case)", r["text"].get("slowest_s"), 10.0, "s"))
@@ -479,6 +497,8 @@ def markdown(r: dict[str, Any]) -> str:
             )
         if ll.get("not_used"):
             lines.append("\nBuilds not used on this machine: " + "; ".join(f"{k}: {v}" for k, v in ll["not_used"].items()))
+    if r.get("million", {}).get("build"):
+        lines += bench_million.markdown(r["million"])
     if r.get("text", {}).get("cases"):
         lines += [
             "",
@@ -506,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes and few questions (smoke run)")
     p.add_argument("--sizes", nargs="+", type=int, help="vector counts (default 1000 10000 100000 1000000)")
     p.add_argument("--hybrid-sizes", nargs="+", type=int, help="sentence counts for the hybrid part (default 100000 1000000)")
+    p.add_argument("--million-size", type=int, help="sentences of the million part (default 1000000; quick 20000)")
+    p.add_argument("--million-kind", default="auto", help="vector index kind of the million part (auto, hnsw, hnsw_fp16, hnsw_sq8)")
     p.add_argument("--questions", type=int, help="answer questions (default 12; quick 3)")
     p.add_argument("--no-peer", action="store_true", help="skip the llama-index peer in the answer bench")
     p.add_argument("--hnsw-budget", type=float, default=900.0, help="skip an HNSW build predicted to take longer (s)")
@@ -541,6 +563,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "answers": lambda: bench_answers(cfg, a.questions or (3 if a.quick else 12), peer=not a.no_peer),
         "ingest": lambda: bench_ingest.bench_ingest(1 if a.quick else 4),
+        "million": lambda: bench_million.bench_million(a.million_size or (20_000 if a.quick else 1_000_000), a.million_kind),
     }
     for part in PARTS:
         if part not in parts:

@@ -6,8 +6,8 @@ Layout (`<data>/index` is a symlink to one complete version folder, see `index/v
              manifest.json   corpus folder, embedder, splitter, one record per file, versions
              articles.json   id, title, date, path, sha256, text, meta
              spans.json      sentence and chunk spans
-             sentences.npy   sentence vectors      sentences.faiss
-             chunks.npy      chunk vectors         chunks.faiss
+             sentences.faiss the sentence vectors, in their FAISS index (the only copy)
+             chunks.faiss    the chunk vectors, likewise
              bm25.*          the sentences' BM25 index (bm25s files, memory-mapped on load)
 
 A build writes a new version folder and then swaps the symlink atomically, so a crash never
@@ -18,6 +18,13 @@ Re-indexing is incremental. Each file's record (size, mtime, sha256, its sentenc
 rows) lets an unchanged file be reused without reading it; a changed file is read and
 hashed, and its vectors are reused when its content is the same. Files that are gone are
 not in the new version, and the report lists them.
+
+Vectors are kept once, inside the FAISS indexes (older versions also wrote `sentences.npy` and
+`chunks.npy`; they still load, the `.npy` files are ignored), and a loaded index memory-maps
+them. When a build only adds articles after all the unchanged ones (new files sorting last, as
+date-named archives do), their vectors are added to the previous HNSW index instead of
+rebuilding it; any other change (a removed, changed or earlier-sorting file) rebuilds the
+vector indexes from the reused vectors, which is always correct.
 """
 
 from __future__ import annotations
@@ -87,24 +94,27 @@ class Store:
         articles: list[Article],
         sentences: list[Sentence],
         chunks: list[Chunk],
-        sentence_vectors: np.ndarray,
-        chunk_vectors: np.ndarray,
+        sentence_vectors: np.ndarray | None,
+        chunk_vectors: np.ndarray | None,
         sentence_index=None,
         chunk_index=None,
         version: str = "",
         bm25: BM25 | None = None,
         folder: Path | None = None,
+        mapped: bool = False,
     ):
+        """The vectors live in the indexes: `sentence_vectors`/`chunk_vectors` only build an
+        index not given. `mapped`: the indexes are memory-mapped (never add to them)."""
         self.manifest = manifest
         self.version = version  # the version folder it was read from (or written to)
         self.folder = folder  # that folder, where the saved BM25 index is
         self.articles = {a.id: a for a in articles}
         self.sentences = sentences
         self.chunks = chunks
-        self.sentence_vectors = sentence_vectors
-        self.chunk_vectors = chunk_vectors
         self.sentence_index = sentence_index if sentence_index is not None else vectors.build(sentence_vectors)
         self.chunk_index = chunk_index if chunk_index is not None else vectors.build(chunk_vectors)
+        self.mapped = mapped
+        self._decoded: dict[str, tuple[int, np.ndarray]] = {}
         self.sentence_row = {s.id: i for i, s in enumerate(sentences)}
         self._bm25 = bm25
         self.backend: Backend = LocalBackend(self)  # what retrieval searches: FAISS + bm25s, or Milvus (`use_vector_store`)
@@ -124,6 +134,24 @@ class Store:
                 )
             self.backend = MilvusBackend(vector_store, record)
         return self
+
+    @property
+    def sentence_vectors(self) -> np.ndarray:
+        """Row i = sentence i's vector, read from the index (a view for float32 kinds, no copy)."""
+        return self._vectors("sentences", self.sentence_index)
+
+    @property
+    def chunk_vectors(self) -> np.ndarray:
+        return self._vectors("chunks", self.chunk_index)
+
+    def _vectors(self, name: str, index) -> np.ndarray:
+        if vectors.kind_of(index) in ("flat", "hnsw"):
+            return vectors.vectors_of(index)
+        n, cached = self._decoded.get(name, (-1, None))
+        if n != index.ntotal or cached is None:  # quantised: decoded once per size, not per access
+            cached = vectors.vectors_of(index)
+            self._decoded[name] = (index.ntotal, cached)
+        return cached
 
     @property
     def bm25(self) -> BM25:
@@ -225,9 +253,17 @@ def indexed_corpus(index_dir: Path) -> Path | None:
 
 
 def load(
-    index_dir: Path, embedder_fingerprint: str | None = None, chunk_size: int = 3, chunk_overlap: int = 1, vector_store: str = "faiss"
+    index_dir: Path,
+    embedder_fingerprint: str | None = None,
+    chunk_size: int = 3,
+    chunk_overlap: int = 1,
+    vector_store: str = "faiss",
+    mmap: bool = True,
 ) -> Store:
     """Load the current index version; a missing or broken index is a one-line RagError.
+
+    `mmap` maps the vector indexes read-only (shared between processes, read lazily); a build
+    that adds to them loads them with `mmap=False`.
 
     The `index` link is resolved once and every file is read from that one version folder,
     so a build swapping the link meanwhile cannot mix two versions. If the folder is pruned
@@ -239,7 +275,7 @@ def load(
             raise RagError(f"no index at {index_dir}: run `rag index` first")
         root = index_dir.resolve()
         try:
-            return _load_version(root, index_dir, embedder_fingerprint, chunk_size, chunk_overlap).use_vector_store(vector_store)
+            return _load_version(root, index_dir, embedder_fingerprint, chunk_size, chunk_overlap, mmap).use_vector_store(vector_store)
         except RagError:
             if root.exists():
                 raise
@@ -247,7 +283,9 @@ def load(
     raise RagError(f"the index at {index_dir} kept changing while loading it: try again")
 
 
-def _load_version(root: Path, index_dir: Path, embedder_fingerprint: str | None, chunk_size: int, chunk_overlap: int) -> Store:
+def _load_version(
+    root: Path, index_dir: Path, embedder_fingerprint: str | None, chunk_size: int, chunk_overlap: int, mmap: bool = True
+) -> Store:
     try:
         manifest = json.loads((root / "manifest.json").read_text())
         check_manifest(manifest, embedder_fingerprint, chunk_size, chunk_overlap)
@@ -265,25 +303,24 @@ def _load_version(root: Path, index_dir: Path, embedder_fingerprint: str | None,
             chunks.append(
                 Chunk(id=f"{aid}@{first}", article_id=aid, sentence_ids=tuple(s.id for s in window), start=s0, end=s1, text=a.text[s0:s1])
             )
-        sv = np.load(root / "sentences.npy")
-        cv = np.load(root / "chunks.npy")
-        si = vectors.load(root / "sentences.faiss")
-        ci = vectors.load(root / "chunks.faiss")
+        # The vectors are read from the indexes only (an older version's .npy copies are ignored).
+        si = vectors.load(root / "sentences.faiss", mmap=mmap)
+        ci = vectors.load(root / "chunks.faiss", mmap=mmap)
     except RagError as e:
         if str(e).startswith("the index is unreadable"):
             raise RagError(f"index at {index_dir} is unreadable{str(e).removeprefix('the index is unreadable')}") from None
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError) as e:
         raise RagError(f"index at {index_dir} is unreadable ({type(e).__name__}: {str(e)[:120]}): run `rag index` to rebuild") from None
-    if len(sv) != len(sentences) or len(cv) != len(chunks) or si.ntotal != len(sentences) or ci.ntotal != len(chunks):
+    if si.ntotal != len(sentences) or ci.ntotal != len(chunks):
         raise RagError(f"index at {index_dir} is inconsistent (vector counts differ): run `rag index` to rebuild")
-    return Store(manifest, articles, sentences, chunks, sv, cv, si, ci, version=root.name, folder=root)
+    return Store(manifest, articles, sentences, chunks, None, None, si, ci, version=root.name, folder=root, mapped=mmap)
 
 
 def _previous(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> tuple[Store | None, str]:
     """The previous index to reuse, or None and why not (empty when there was none)."""
     try:
-        return load(index_dir, embedder.fingerprint, chunk_size, chunk_overlap), ""
+        return load(index_dir, embedder.fingerprint, chunk_size, chunk_overlap, mmap=False), ""
     except RagError as e:
         if not index_dir.exists():
             return None, ""
@@ -315,6 +352,7 @@ class _Part:
     chunks: list[Chunk]
     sv: np.ndarray | None = None  # None: to embed
     cv: np.ndarray | None = None
+    rows: tuple[int, int, int, int] | None = None  # its sentence and chunk rows in the previous version, when unchanged
 
 
 MakeParts = Callable[[list[Path], dict[str, str], int, int], Iterable["_Part | Skipped"]]
@@ -438,7 +476,7 @@ def _build(
         if prev and rows:
             s0, s1, c0, c1 = rows
             ss, cs = prev.sentences[s0:s1], prev.chunks[c0:c1]
-            slots.append(_Part(prev.articles[path.name], rec, ss, cs, prev.sentence_vectors[s0:s1], prev.chunk_vectors[c0:c1]))
+            slots.append(_Part(prev.articles[path.name], rec, ss, cs, prev.sentence_vectors[s0:s1], prev.chunk_vectors[c0:c1], rows))
             report.reused_files.append(path.name)
         else:
             slots.append(path)
@@ -460,8 +498,10 @@ def _build(
             if chunk_row is None:
                 chunk_row = {c.id: i for i, c in enumerate(prev.chunks)}  # once per build, not per article
             if all(c.id in chunk_row for c in cs):
-                part.sv = prev.sentence_vectors[[prev.sentence_row[s.id] for s in ss]]
-                part.cv = prev.chunk_vectors[[chunk_row[c.id] for c in cs]]
+                s_rows, c_rows = [prev.sentence_row[s.id] for s in ss], [chunk_row[c.id] for c in cs]
+                part.sv, part.cv = prev.sentence_vectors[s_rows], prev.chunk_vectors[c_rows]
+                if ss and s_rows == list(range(s_rows[0], s_rows[0] + len(ss))) and c_rows == list(range(c_rows[0], c_rows[0] + len(cs))):
+                    part.rows = (s_rows[0], s_rows[0] + len(ss), c_rows[0], c_rows[0] + len(cs))  # same rows as before
                 reused = True
         (report.reused_files if reused else report.embedded_files).append(part.article.id)
         parts.append(part)
@@ -480,9 +520,14 @@ def _build(
             p.sv, p.cv = new_s[i : i + len(p.sentences)], new_c[j : j + len(p.chunks)]
             i, j = i + len(p.sentences), j + len(p.chunks)
     dim = embedder.dim
-    sv = np.concatenate([p.sv for p in parts if p.sv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
-    cv = np.concatenate([p.cv for p in parts if p.cv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
-    si, ci = vectors.build(sv, index_kind), vectors.build(cv, index_kind)
+    grown = _grown(prev, prev is not previous, parts, index_kind, todo) if prev else None
+    if grown:
+        si, ci = grown
+    else:
+        sv = np.concatenate([p.sv for p in parts if p.sv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
+        cv = np.concatenate([p.cv for p in parts if p.cv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
+        si, ci = vectors.build(sv, index_kind), vectors.build(cv, index_kind)
+        del sv, cv
 
     sentences: list[Sentence] = []
     chunks: list[Chunk] = []
@@ -500,6 +545,7 @@ def _build(
         "embedder": {"name": embedder.name, "fingerprint": embedder.fingerprint, "dim": dim},
         "splitter": _splitter(chunk_size, chunk_overlap),
         "index_kind": vectors.kind_of(si),
+        "vectors": "in the .faiss indexes only",
         "files": files_out,
         "counts": {"articles": len(articles), "sentences": len(sentences), "chunks": len(chunks)},
         "versions": _versions(),
@@ -507,30 +553,69 @@ def _build(
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     replaced = index_dir.resolve() if index_dir.is_symlink() else None
-    milvus = _milvus_write(vector_store, index_dir, manifest, sentences, sv, chunks, cv)
-    final = versions.publish(
-        index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, sv, cv, si, ci, bm25)
-    )
+    milvus = _milvus_write(vector_store, index_dir, manifest, sentences, si, chunks, ci)
+    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, si, ci, bm25))
     versions.prune(index_dir, keep=[replaced] if replaced else [])
     if milvus is not None:
         milvus.prune(vector_store, index_dir, versions.versions_dir(index_dir))
     report.articles, report.sentences, report.chunks = len(articles), len(sentences), len(chunks)
     report.seconds = time.perf_counter() - t0
     report.path = str(index_dir)
-    report.store = Store(manifest, articles, sentences, chunks, sv, cv, si, ci, version=final.name, folder=final, bm25=bm25)
+    report.store = Store(manifest, articles, sentences, chunks, None, None, si, ci, version=final.name, folder=final, bm25=bm25)
     report.store.use_vector_store(vector_store)
     return report
 
 
-def _milvus_write(vector_store: str, index_dir: Path, manifest: dict[str, Any], sentences, sv, chunks, cv) -> Any:
+def _milvus_write(vector_store: str, index_dir: Path, manifest: dict[str, Any], sentences, si, chunks, ci) -> Any:
     """With Milvus selected, write the version's collections (before it is published, so a
     published version always has them) and name them in its manifest; returns `index.milvus`."""
     if not vector_store or vector_store == "faiss":
         return None
     from index import milvus
 
+    sv, cv = vectors.vectors_of(si), vectors.vectors_of(ci)  # the one copy, read from the FAISS indexes
     manifest["milvus"] = milvus.write(vector_store, index_dir, sentences, sv, chunks, cv)
     return milvus
+
+
+def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: list[_Part]) -> tuple[Any, Any] | None:
+    """The previous version's vector indexes with the new articles' vectors added, when this
+    build only appends: every previous article unchanged, in its order, then only new ones.
+    HNSW takes `add` without a rebuild. Else None (the caller rebuilds from the reused vectors).
+
+    `owned`: `prev` was loaded by this build (unmapped, used by nobody else), so its indexes are
+    extended in place; otherwise (a chat's store, or mapped) fresh copies are read from disk.
+    """
+    old = [p for p in parts if p.rows is not None]
+    if not todo or len(old) + len(todo) != len(parts) or not all(a is b for a, b in zip(parts, old, strict=False)):
+        return None
+    s = c = 0
+    for p in old:
+        assert p.rows is not None
+        if p.rows != (s, s + len(p.sentences), c, c + len(p.chunks)):
+            return None
+        s, c = s + len(p.sentences), c + len(p.chunks)
+    if s != len(prev.sentences) or c != len(prev.chunks):
+        return None  # some previous article is gone: rebuild (HNSW cannot drop vectors)
+    n_s, n_c = s + sum(len(p.sentences) for p in todo), c + sum(len(p.chunks) for p in todo)
+    kinds = (vectors.kind_of(prev.sentence_index), vectors.kind_of(prev.chunk_index))
+    if kinds != (vectors.choose(index_kind, n_s), vectors.choose(index_kind, n_c)):
+        return None  # the size crossed the flat/HNSW threshold, or another kind was asked for
+    t = time.perf_counter()
+    if owned and not prev.mapped:
+        si, ci = prev.sentence_index, prev.chunk_index
+    elif prev.folder is not None and (prev.folder / "sentences.faiss").exists():
+        si, ci = vectors.load(prev.folder / "sentences.faiss"), vectors.load(prev.folder / "chunks.faiss")
+    else:
+        return None
+    if si.ntotal != s or ci.ntotal != c:
+        return None
+    vectors.add(si, np.concatenate([p.sv for p in todo if p.sv is not None]))
+    vectors.add(ci, np.concatenate([p.cv for p in todo if p.cv is not None]))
+    log.info(
+        "added %d sentence and %d chunk vectors to the previous %s index in %.2f s", n_s - s, n_c - c, kinds[0], time.perf_counter() - t
+    )
+    return si, ci
 
 
 def _bm25(sentences: list[Sentence]) -> BM25:
@@ -550,8 +635,6 @@ def _write(
     files: dict[str, dict[str, Any]],
     sentences: list[Sentence],
     chunks: list[Chunk],
-    sv: np.ndarray,
-    cv: np.ndarray,
     si,
     ci,
     bm25: BM25,
@@ -584,8 +667,6 @@ def _write(
             }
         )
     )
-    np.save(folder / "sentences.npy", sv)
-    np.save(folder / "chunks.npy", cv)
     vectors.save(si, folder / "sentences.faiss")
     vectors.save(ci, folder / "chunks.faiss")
     bm25.save(folder)

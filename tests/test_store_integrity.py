@@ -247,7 +247,7 @@ def test_files_and_folders_are_fsynced_before_the_swap(tmp_path, corpus_copy, mo
     swap = events.index(("replace", str(idx)))
     synced_before = {Path(p) for kind, p in events[:swap] if kind == "fsync"}
     live = idx.resolve()
-    for name in ("manifest.json", "articles.json", "spans.json", "sentences.npy", "chunks.npy", "sentences.faiss", "chunks.faiss"):
+    for name in ("manifest.json", "articles.json", "spans.json", "sentences.faiss", "chunks.faiss"):
         assert any(p.name == name and p.parent.name.startswith(live.name) for p in synced_before), name
     assert live.parent in synced_before  # the rename of the version folder is durable
     assert ("fsync", str(tmp_path)) in events[swap:]  # and so is the swap of the link
@@ -258,7 +258,7 @@ def test_files_and_folders_are_fsynced_before_the_swap(tmp_path, corpus_copy, mo
 
 def _swap_during_load(monkeypatch, corpus: Path, idx: Path, builds: int) -> dict:
     """Run `builds` builds (each adding an article) in the middle of the next `load`."""
-    real = np.load
+    real = store_mod.vectors.load  # the first file read after the spans (the vectors live in the .faiss files)
     state = {"armed": True}
 
     def hooked(path, *a, **k):
@@ -269,7 +269,7 @@ def _swap_during_load(monkeypatch, corpus: Path, idx: Path, builds: int) -> dict
                 build(corpus, idx, HashEmbedder())
         return real(path, *a, **k)
 
-    monkeypatch.setattr(np, "load", hooked)
+    monkeypatch.setattr(store_mod.vectors, "load", hooked)
     return state
 
 
@@ -338,6 +338,7 @@ def test_an_unexpected_error_while_reindexing_removes_the_new_file_and_keeps_the
         raise ValueError("faiss said no")
 
     monkeypatch.setattr(store_mod.vectors, "build", boom)
+    monkeypatch.setattr(store_mod.vectors, "add", boom)  # quake.txt sorts last: its vectors are added, not rebuilt
     with pytest.raises(RagError, match="quake.txt was not added: re-indexing failed: ValueError: faiss said no"):
         Library(cfg, engine).add("quake.txt", b"A small quake shook the coast at dawn. No damage was reported.\n")
     assert sorted(p.name for p in corpus_copy.iterdir()) == before
