@@ -529,6 +529,8 @@ def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, ver
         elif slot.verb:
             if not words or sim.best(slot.verb, words) < verb_min:
                 continue
+            if wanted and not any(_outcomes_of(w) & wanted for w in words):
+                continue  # an outcome was asked and the figure's own clause does not name it: another count
             # "six injured": the verb is the head; otherwise the noun must match, a little looser.
             noun_ok = not slot.noun or words[0].lower() == slot.verb or sim.best(slot.noun, _phrases(words)) >= noun_min - 0.05
         elif not words:

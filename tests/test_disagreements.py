@@ -149,3 +149,18 @@ def test_ages_of_the_named_person_and_years_of_the_named_event():
     ]
     found, disagree = values("In what year did Zalman-Polun plead guilty to the marijuana charge?", ev)
     assert disagree and found == {"2014", "2015"}
+
+
+def test_a_figure_whose_clause_names_no_asked_outcome_is_not_a_version(real_embedder):
+    # "How many were arrested?": a figure of officers with no outcome named near it, or of the
+    # hurt, is no version of an arrest count, however close its words sit to "arrested" in an
+    # embedding ("police officers").
+    q = "How many people were arrested after the riot at the stadium?"
+    evidence = [
+        sent("a", 0, "Meanwhile, 14 others including stewards and police personnel were also hurt in the crush at the gates."),
+        sent("b", 0, "Two police officers including 45-year-old Sergeant Mara Voss, and 52-year-old Constable Ed Pike."),
+        sent("c", 0, "Police said 9 people were arrested overnight."),
+    ]
+    slot, mentions, disagree = find_conflicts(q, evidence, real_embedder)
+    assert slot is not None and slot.verb == "arrested"
+    assert {m.value for m in mentions} == {"9"} and not disagree
