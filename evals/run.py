@@ -82,9 +82,17 @@ def _peer_embedder(cfg: Config) -> str:
 
 
 def run_eval(
-    cfg: Config, corpus: Path, cases_path: Path, limit: int | None = None, dense: bool = True, peer: bool = True, generator: Any = None
+    cfg: Config,
+    corpus: Path,
+    cases_path: Path,
+    limit: int | None = None,
+    dense: bool = True,
+    peer: bool = True,
+    generator: Any = None,
+    peers: tuple[str, ...] = ("stock", "tuned"),
 ) -> dict[str, Any]:
-    """Everything but the writing: returns the report as a dict. `generator` replaces the configured one (tests)."""
+    """Everything but the writing: returns the report as a dict. `generator` replaces the configured one (tests).
+    `peers`: which llama-index peers answer (the stock one, the tuned one, or both)."""
     from index.store import indexed_corpus
     from rag.wiring import build_engine, build_generator, build_index
 
@@ -151,10 +159,11 @@ def run_eval(
                 t0 = time.perf_counter()
                 dense_out.append(answer_case(dense_engine, case))
                 spent["dense"] += time.perf_counter() - t0
-            if peer_proc is not None:
+            if peer_proc is not None and "stock" in peers:
                 t0 = time.perf_counter()
                 peer_raw.append(peer_proc.ask(case.id, conversation_query(case.question, list(case.history))))
                 spent["peer"] += time.perf_counter() - t0
+            if peer_proc is not None and "tuned" in peers:
                 t0 = time.perf_counter()
                 tuned_raw.append(peer_proc.ask(case.id, conversation_query(case.question, list(case.history)), "tuned"))
                 spent["peer_tuned"] += time.perf_counter() - t0
@@ -182,7 +191,7 @@ def run_eval(
             "dense-only: same pipeline with cfg.retrieval='dense'; a draft whose prompt equals the main run's is replayed, "
             "so its speed is not reported."
         )
-    if peer_summary is not None:
+    if peer_summary is not None and "stock" in peers:
         systems["peer"] = _system(
             _items(cases, peer_outputs({"outputs": peer_raw}, texts, supports), texts, supports),
             {
@@ -199,7 +208,7 @@ def run_eval(
             "ChatML, greedy; it gives no offsets, so its span validity is 'cited chunk occurs verbatim in the file'; "
             "follow-ups get the earlier questions as context."
         )
-    if peer_summary is not None and "tuned_settings" in peer_summary:
+    if peer_summary is not None and "tuned_settings" in peer_summary and "tuned" in peers:
         systems["peer_tuned"] = _system(
             _items(cases, peer_outputs({"outputs": tuned_raw}, texts, supports, loose=True), texts, supports),
             {
@@ -267,7 +276,10 @@ def main(args: Any, cfg: Config) -> int:
         if not Path(args.gate).exists():
             raise RagError(f"baseline file not found: {args.gate}")
         baseline = json.loads(Path(args.gate).read_text())
-    report = run_eval(cfg, corpus, cases_path, args.limit, dense=not args.no_baselines, peer=not args.no_baselines)
+    peers = tuple(p for p in (getattr(args, "peers", None) or "stock,tuned").split(",") if p)
+    if not peers or set(peers) - {"stock", "tuned"}:
+        raise RagError("--peers takes stock, tuned or stock,tuned")
+    report = run_eval(cfg, corpus, cases_path, args.limit, dense=not args.no_baselines, peer=not args.no_baselines, peers=peers)
     paths = write(report, Path(args.out) if args.out else EVALS / "reports")
     print(headline_table(report["systems"]))
     print()

@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, help="only the first N cases")
     ev.add_argument("--no-baselines", action="store_true", help="skip the dense-only and llama-index baselines")
     ev.add_argument("--gate", type=Path, help="fail when a headline metric falls below this baseline JSON")
+    ev.add_argument("--peers", metavar="LIST", help="which llama-index peers answer: stock,tuned (default), stock or tuned")
     model_flags(ev)
 
     model_flags(sub.add_parser("config", help="show the effective configuration and where each value came from"))

@@ -292,3 +292,9 @@ def test_make_eval_reports_the_tuned_peer_beside_the_stock_one(tmp_path, monkeyp
     assert any(n.startswith("peer_tuned:") for n in report["notes"])
     md = eval_run.write(report, tmp_path / "out")["markdown"].read_text()
     assert "llama-index tuned" in md
+    asked.clear()  # `rag eval --peers tuned`: the tuned peer alone answers (the stock one costs as much again)
+    cfg2 = load_config(overrides={"data_dir": tmp_path / "data2"}, env={})
+    report = eval_run.run_eval(
+        cfg2, MILL, ROOT / "evals" / "cases_millfire.jsonl", limit=2, dense=False, generator=ScriptedGenerator(), peers=("tuned",)
+    )
+    assert set(report["systems"]) == {"ours", "peer_tuned"} and asked == [("mill-sf-01", "tuned"), ("mill-sf-02", "tuned")]
