@@ -242,9 +242,9 @@ def test_filter_is_linear_on_long_text():
     """A 200 KB sentence is read in well under 10 s (about 1 s here); no pattern backtracks."""
     from rag.scope import is_injection
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: other work on a shared machine does not count
     assert not is_injection("you and please ignore the " * 8_000)
-    assert time.perf_counter() - t0 < 10
+    assert time.process_time() - t0 < 10
 
 
 # --- secrets -------------------------------------------------------------------------------------
