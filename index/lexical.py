@@ -74,10 +74,13 @@ def _stem() -> _Stem:
     return _stemmer
 
 
+def _lower(word: str) -> str:
+    return word.lower().replace("’", "'")
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased, stemmed content tokens. `tokens("The attackers fled")` → ['attack', 'fled']."""
-    words = [w.lower().replace("’", "'") for w in _TOKEN.findall(text)]
-    return _stem()([w for w in words if w not in STOPWORDS])
+    return [t for _, t in words(text) if t is not None]
 
 
 def words(text: str) -> list[tuple[str, str | None]]:
@@ -86,11 +89,10 @@ def words(text: str) -> list[tuple[str, str | None]]:
     >>> words("Who stormed the office?")
     [('Who', None), ('stormed', 'storm'), ('the', None), ('office', 'offic')]
     """
-    out: list[tuple[str, str | None]] = []
-    for w in _TOKEN.findall(text):
-        low = w.lower().replace("’", "'")
-        out.append((w, None if low in STOPWORDS else _stem()([low])[0]))
-    return out
+    written = _TOKEN.findall(text)
+    lowered = [_lower(w) for w in written]
+    stems = iter(_stem()([w for w in lowered if w not in STOPWORDS]))  # one stemmer call, as before
+    return [(w, None if low in STOPWORDS else next(stems)) for w, low in zip(written, lowered, strict=True)]
 
 
 def token_ids(texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
@@ -107,7 +109,7 @@ def token_ids(texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray, dict[str, i
     vocab: dict[str, int] = {}
 
     def learn(w: str) -> int:
-        low = w.lower().replace("’", "'")
+        low = _lower(w)
         return -1 if low in STOPWORDS else vocab.setdefault(stem([low])[0], len(vocab))
 
     flat = array("i")

@@ -42,6 +42,14 @@ def complete(gen: Generator, messages: list[Message], max_tokens: int = 160) -> 
     return "".join(gen.stream(messages, max_tokens))
 
 
+def gguf_path(generator: Any) -> str | None:
+    """The GGUF file a llama.cpp generator runs (also inside a wrapper that keeps it as
+    `.inner`, such as the eval's recorder), or None for any other generator."""
+    while generator is not None and getattr(generator, "llm", None) is None:
+        generator = getattr(generator, "inner", None)
+    return getattr(getattr(generator, "llm", None), "model_path", None) or None
+
+
 def one_line(text: object, limit: int = 240, secret: str | None = None) -> str:
     """`text` as one short line, with `secret` masked: error messages must never span lines
     or show an API key, even when a server echoes one back.

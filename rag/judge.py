@@ -121,9 +121,7 @@ def confirmed(attributions: list[Attribution], judge: Judge, threshold: float) -
 def build_judge(generator: Any, threads: int | None = None) -> ModelJudge | None:
     """A judge over the generator's own GGUF file (llama.cpp generators, also inside a wrapper
     such as the eval's recorder, which keeps it as `.inner`), or None."""
-    while generator is not None and getattr(generator, "llm", None) is None:
-        generator = getattr(generator, "inner", None)
-    path = getattr(getattr(generator, "llm", None), "model_path", None)
-    if not path:
-        return None
-    return ModelJudge(Path(path), threads=threads)
+    from rag.generate import gguf_path
+
+    path = gguf_path(generator)
+    return ModelJudge(Path(path), threads=threads) if path else None

@@ -138,10 +138,9 @@ def build_rewriter(cfg: Config, generator):
     """The model that rewrites follow-ups (`rag.followup`): for a llama.cpp reader, a second
     small context over the same memory-mapped GGUF, built on first use, so a rewrite never
     evicts the answer prompt's cached prefix; for a server reader, the reader itself."""
-    inner = generator
-    while inner is not None and getattr(inner, "llm", None) is None:
-        inner = getattr(inner, "inner", None)
-    path = getattr(getattr(inner, "llm", None), "model_path", None)
+    from rag.generate import gguf_path
+
+    path = gguf_path(generator)
     if not path:
         return generator
 
