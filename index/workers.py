@@ -68,7 +68,10 @@ def parse_spec(spec: str) -> WorkerSpec:
 
 
 def import_ray() -> Any:
-    """The `ray` module, or a one-line RagError saying how to get it."""
+    """The `ray` module, or a one-line RagError saying how to get it. Ray's usage statistics,
+    which it would send to its makers, are turned off unless the user set them: nothing here
+    reaches the network uninvited."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         import ray
     except ImportError:
