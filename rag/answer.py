@@ -94,8 +94,9 @@ def answer(
     timings.setdefault("first_token", ms())
     timings["generate"] = ms()
     candidates = evidence_sentences(store, evidence, radius=1)
-    drafted = [] if says_unknown(draft) else split_claims(draft)
-    verifier = AnswersQuestion(engine.verifier, standalone)
+    drafted = [c for c in split_claims(draft) if not says_unknown(c)]  # "X is Y. The excerpts do not say Z." keeps X is Y
+    in_article = {s.text: store.articles[s.article_id].text for s in candidates if s.article_id in store.articles}
+    verifier = AnswersQuestion(engine.verifier, standalone, article_text=lambda texts: " ".join({in_article.get(t, "") for t in texts}))
     attributions = [attribute(c, candidates, verifier) for c in drafted if responsive(c, standalone)]
     if engine.judge is not None and cfg.judge:  # not the claims a disagreement line will state instead
         replaced = lambda a: disagree and slot and states_slot_value(a.claim, slot, mentions)  # noqa: E731

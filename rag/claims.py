@@ -20,6 +20,15 @@ from rag.types import Sentence
 from rag.verify import Support, Verifier, coverage
 
 _MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,-]\s*\d+)*\s*\]")
+_ORDINAL = r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|\d+(?:st|nd|rd|th)?)"
+# The prompt's own scaffolding restated in a claim ("According to the first excerpt, …",
+# "(excerpt 3)"): it says where the model read something, not what the articles say, and an
+# ordinal in it would read as a number to verify.
+_SCAFFOLD = re.compile(
+    rf"^\s*(?:according to|as (?:stated|said|reported) in|in|from)\s+(?:the\s+)?(?:{_ORDINAL}\s+)?excerpts?(?:\s*\[?\d+\]?)?(?:\s+and\s+(?:{_ORDINAL}\s+)?\[?\d*\]?)?\s*,\s*"
+    rf"|\s*\((?:see\s+)?(?:the\s+)?(?:{_ORDINAL}\s+)?excerpts?(?:\s*\[?\d+\]?)?\)",
+    re.IGNORECASE,
+)
 UNKNOWN = re.compile(
     r"\b(i don'?t know|i do not know|(?:do|does) not (?:say|mention|specify|provide|contain|state)|no information|not (?:mentioned|specified|stated|provided)|cannot (?:be )?(?:answer|determine)|can'?t (?:answer|determine|say)|unable to)\b",
     re.IGNORECASE,
@@ -34,11 +43,16 @@ class Attribution:
 
 
 def split_claims(draft: str) -> list[str]:
-    """The draft's sentences with any model-made citation markers removed."""
+    """The draft's sentences with any model-made citation markers and excerpt references removed.
+
+    >>> split_claims("According to the first excerpt, around 60 staff work there (excerpt 2).")
+    ['Around 60 staff work there.']
+    """
     text = _MARKER.sub("", draft).strip()
     claims = []
     for s, e in split_sentences(text):
-        c = text[s:e].strip().lstrip("-*• ").strip()
+        c = _SCAFFOLD.sub("", text[s:e].strip().lstrip("-*• ").strip()).strip()
+        c = c[:1].upper() + c[1:]
         if len(re.findall(r"\w+", c)) >= 2:
             claims.append(c if c[-1] in ".!?" else c + ".")
     return claims

@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -219,16 +220,39 @@ class AnswersQuestion:
     """Wraps any verifier for one question: the words a claim adds beyond the question are
     its information, so at least half of them must be in the evidence as well. Without this,
     "It is located in the Karachi Police Office building" passes on the strength of words it
-    merely repeats from "Where is the Karachi Police Office located?"."""
+    merely repeats from "Where is the Karachi Police Office located?".
 
-    def __init__(self, inner: Verifier, question: str, min_new: float = 0.5):
+    A name the claim only repeats from the question ("The Karachi Police Office is near …",
+    from a sentence that says "the office is near …") is the question's frame, not the claim's
+    information: when `article_text(evidence)` (the text of the articles the evidence comes
+    from) names it too, it need not be in the cited sentence itself. A question name that
+    article never mentions still fails (a claim about "the Lahore office" from a Karachi report)."""
+
+    def __init__(self, inner: Verifier, question: str, min_new: float = 0.5, article_text: Callable[[list[str]], str] | None = None):
         self.inner, self.question_words, self.min_new = inner, _content(question), min_new
+        self.question_names = {n.lower() for n in names_in(question)}
+        self.article_text = article_text
 
     def support(self, claim: str, evidence: list[str]) -> Support:
         s = self.inner.support(claim, evidence)
+        if not s.supported and self.article_text is not None and s.reason.startswith("name not in evidence"):
+            framed = self._framing_names(claim, evidence)
+            if framed:  # checked again with those names granted; every other check still applies
+                s = self.inner.support(claim, [*evidence, " ".join(framed)])
         new = _content(claim) - self.question_words
         if s.supported and new:
             found = new & _content(" ".join(evidence))
             if len(found) < self.min_new * len(new):
                 return Support(False, s.score, f"the claim's new words are not in the evidence: {', '.join(sorted(new - found))}")
         return s
+
+    def _framing_names(self, claim: str, evidence: list[str]) -> list[str]:
+        """The claim's names missing from the evidence, if every one of them comes from the
+        question and is named in the evidence's articles; else []."""
+        words = name_words(" ".join(evidence))
+        missing = [n for n in names_in(claim) if not _name_found(n, words)]
+        if not missing or any(n.lower() not in self.question_names for n in missing):
+            return []
+        assert self.article_text is not None
+        context = name_words(self.article_text(evidence))
+        return missing if all(_name_found(n, context) for n in missing) else []
