@@ -191,6 +191,16 @@ def _money(text: str, start: int) -> bool:
     return start > 0 and text[start - 1] in _CURRENCY
 
 
+_FROM = re.compile(r"(?<!rang(?:ed|es) )(?<!ranging )(?<!var(?:ied|ies) )(?<!varying )\bfrom\s++$", re.IGNORECASE)
+
+
+def _change(text: str, m: re.Match[str]) -> bool:
+    """Whether "X to Y" is a change ("rose from 275 to 288": two figures), not a range
+    ("eight to 10", "ranging from 8 to 10": one)."""
+    sep = text[m.end("a") : m.start("b")].strip().lower()
+    return sep == "to" and bool(_FROM.search(text[max(0, m.start() - 20) : m.start()]))
+
+
 def find_numbers(text: str, vague: bool = False) -> list[Number]:
     """Every number or numeric range in `text`, normalised, with its span (a scale word that
     follows digits counts: "1.5 million" = 1,500,000, never equal to "1.5 billion"). With
@@ -215,7 +225,7 @@ def find_numbers(text: str, vague: bool = False) -> list[Number]:
             scale = 1 if b_text.isdecimal() else _scale_of(b_text)
             if scale > 1 and _scale_of(a_text) == 1 and a * scale <= b:  # "10 to 12 million", "between 1 and 2 billion"
                 a *= scale
-        if b is not None and not ordinal and b > a:
+        if b is not None and not ordinal and b > a and not _change(text, m):
             out.append(Number(float(a), float(b), False, m.start(), m.end(), m.group(0)))
         else:
             out.append(Number(float(a), float(a), ordinal, m.start("a"), m.end("a"), a_text))

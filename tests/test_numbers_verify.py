@@ -190,3 +190,14 @@ def test_verifier_judges_scales_and_spelled_numbers(claim, evidence, supported):
     assert s.supported is supported, s
     if not supported:
         assert s.reason.startswith("number not in evidence"), s
+
+
+def test_from_x_to_y_is_a_change_of_two_figures_not_a_range():
+    from rag.numbers import find_numbers, numbers_covered
+
+    assert [n.label for n in find_numbers("The toll rose from 275 to 288.")] == ["275", "288"]
+    assert [n.label for n in find_numbers("Estimates ranged from 8 to 10 attackers.")] == ["8–10"]
+    assert [n.label for n in find_numbers("eight to 10 attackers")] == ["8–10"]
+    evidence = "Officials said the toll had risen to 288 from 275 once hospital deaths were added."
+    assert numbers_covered("The toll rose from 275 to 288.", evidence)[0]
+    assert not numbers_covered("The toll rose from 238 to 288.", evidence)[0]
