@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from index.lexical import tokens
+from rag.focus import TOPIC_SHARE
 from rag.numbers import find_numbers
 from rag.types import Sentence
 from rag.verify import COLOURS, COMMON_CAPS, names_in
@@ -602,10 +604,16 @@ def _time_mentions(s: Sentence) -> list[Mention]:
 
 
 def find_conflicts(
-    question: str, evidence: list[Sentence], embedder, noun_min: float = 0.55, verb_min: float = 0.6
+    question: str,
+    evidence: list[Sentence],
+    embedder,
+    noun_min: float = 0.55,
+    verb_min: float = 0.6,
+    share: Callable[[str], float | None] | None = None,
 ) -> tuple[Slot | None, list[Mention], bool]:
     """(slot, mentions of its values in the evidence, whether different articles disagree).
-    Questions that ask for no count, colour or time are checked for opposite statements instead."""
+    Questions that ask for no count, colour or time are checked for opposite statements instead.
+    `share(token)`: the token's share of all the corpus's sentences (`BM25.share`), if known."""
     slot = question_slot(question)
     if slot is None:
         pslot, pmentions = find_polarity_conflict(question, evidence)
@@ -615,6 +623,10 @@ def find_conflicts(
     # Context words that most sentences share ("Karachi", "police") say nothing; keep the rarer ones.
     df = {t: sum(t in set(tokens(s.text)) for s in evidence) for t in slot.context}
     context = frozenset(t for t, n in df.items() if n <= 0.4 * len(evidence))
+    if share is not None and slot.noun != "age" and all((share(t) or 0.0) > TOPIC_SHARE for t in context):
+        # Only the corpus's own topic words ("KPO" in reports of the KPO attack, rag/focus.py):
+        # they name the event every report is about, and a report's figure need not repeat them.
+        context = frozenset()
     if slot.noun == "age":
         context = slot.context  # the person's name: an age stated for anyone else is no version
     # A first pass that accepts every phrase only lists the phrases to compare, so they are

@@ -138,3 +138,24 @@ def test_an_identifier_number_is_not_a_count_and_an_outcome_alone_counts_people(
     assert slot is not None and (slot.noun, slot.verb) == ("people", "died")
     slot = question_slot("What was the total number of injured?")
     assert slot is not None and (slot.noun, slot.verb) == ("people", "injured")
+
+
+def test_a_report_need_not_repeat_the_events_own_name_to_give_its_count(real_embedder):
+    """'How many gunmen stormed the Veldor hotel?': every report is about the Veldor hotel; one that
+    says 'eight to 10 attackers came in a van' gives its version without naming it again. A question
+    word the corpus does not use everywhere still picks the figure."""
+    from rag.conflicts import find_conflicts
+
+    pool = [
+        sent("a", 0, "Three gunmen stormed the Veldor hotel on Friday night."),
+        sent("b", 0, "Sources said eight to 10 attackers came in a white van."),
+        sent("c", 0, "At least six terrorists forced their way in, the police chief said."),
+    ]
+    topic = {"veldor": 0.4, "hotel": 0.3}
+    q = "How many gunmen stormed the Veldor hotel?"
+    _, mentions, disagree = find_conflicts(q, pool, real_embedder)
+    assert {m.value for m in mentions} == {"3"} and not disagree, "without word shares the sentence must name it"
+    _, mentions, disagree = find_conflicts(q, pool, real_embedder, share=lambda t: topic.get(t, 0.001))
+    assert {m.value for m in mentions} == {"3", "8–10", "6"} and disagree
+    _, mentions, _ = find_conflicts(q, pool, real_embedder, share=lambda t: 0.001)
+    assert {m.value for m in mentions} == {"3"}, "a rare word of the question still has to be there"
