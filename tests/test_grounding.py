@@ -136,9 +136,13 @@ def test_a_name_repeated_from_the_question_needs_only_the_articles_not_the_sente
     assert not v.support(claim, evidence).supported, "the name is not in the sentence"
     assert AnswersQuestion(v, q, article_text=lambda texts: article).support(claim, evidence).supported
     # a question name the article never mentions is still missing; so is a name the question does not give
-    assert not AnswersQuestion(v, q.replace("Linden", "Marlow"), article_text=lambda texts: article).support(
-        claim.replace("Linden", "Marlow"), evidence
-    ).supported
-    assert not AnswersQuestion(v, "Which services cleared the office building?", article_text=lambda texts: article).support(
-        claim, evidence
-    ).supported
+    assert (
+        not AnswersQuestion(v, q.replace("Linden", "Marlow"), article_text=lambda texts: article)
+        .support(claim.replace("Linden", "Marlow"), evidence)
+        .supported
+    )
+    assert (
+        not AnswersQuestion(v, "Which services cleared the office building?", article_text=lambda texts: article)
+        .support(claim, evidence)
+        .supported
+    )
