@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, help="only the first N cases")
     ev.add_argument("--no-baselines", action="store_true", help="skip the dense-only and llama-index baselines")
     ev.add_argument("--gate", type=Path, help="fail when a headline metric falls below this baseline JSON")
+    ev.add_argument(
+        "--drafts",
+        type=Path,
+        metavar="FILE",
+        help="replay the model's drafts saved in FILE by prompt, save new ones there (times are then not measurements)",
+    )
     ev.add_argument("--peers", metavar="LIST", help="which llama-index peers answer: stock,tuned (default), stock or tuned")
     model_flags(ev)
 

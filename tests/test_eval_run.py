@@ -147,3 +147,20 @@ def test_peer_answers_with_explicit_models_and_chatml(tmp_path):
     assert "<|im" not in out["answer"]  # the ChatML stop tokens ended the reply
     assert {s["source"] for s in out["sources"]} <= {p.name for p in MILL.iterdir()}
     assert all(s["text"].startswith(f"Source {s['n']}:") for s in out["sources"])
+
+
+@pytest.mark.models
+def test_drafts_saved_by_prompt_are_replayed_without_the_model(tmp_path):
+    cfg = load_config(overrides={"data_dir": tmp_path / "data"}, env={})
+    drafts = tmp_path / "drafts.json"
+    first = ScriptedGenerator([first_excerpt] * 200)
+    r1 = eval_run.run_eval(cfg, MILL, MILL_CASES, limit=4, dense=False, peer=False, generator=first, drafts=drafts)
+    assert drafts.exists() and 0 < len(json.loads(drafts.read_text())) <= len(first.prompts)
+    again = ScriptedGenerator([])  # records any call: every prompt must be replayed instead
+    r2 = eval_run.run_eval(cfg, MILL, MILL_CASES, limit=4, dense=False, peer=False, generator=again, drafts=drafts)
+    answers = lambda r: [it["output"]["answer"] for it in r["systems"]["ours"]["items"]]  # noqa: E731
+    assert answers(r2) == answers(r1) and not again.prompts
+    assert any("4/4 drafts replayed" in n for n in r2["notes"])
+    drafts.write_text("[1, 2]")
+    with pytest.raises(RagError, match="not a drafts file"):
+        eval_run.run_eval(cfg, MILL, MILL_CASES, limit=1, dense=False, peer=False, generator=again, drafts=drafts)
