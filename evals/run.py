@@ -195,6 +195,7 @@ def run_eval(
 
     if drafts is not None:
         save_drafts(drafts, recorder.cache)
+    if recorder.hits:
         notes.append(f"ours: {recorder.hits}/{len(cases)} drafts replayed from {drafts}: its times are not measurements.")
     systems = {
         "ours": _system(
