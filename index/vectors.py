@@ -27,6 +27,7 @@ HNSW_THRESHOLD = 50_000  # flat search: 1 ms at 10k, 15 ms at 100k on 2 cores; H
 # (0.77 at efSearch 1024); M=64/160 reaches 0.97 at efSearch 512 (1.6 ms a query), 0.92 at 256.
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 64, 160, 512
 KINDS = ("flat", "hnsw", "hnsw_fp16", "hnsw_sq8")
+SINGLE_THREAD_QUERIES = 4  # up to this many queries at once are searched on one thread (see `search`)
 
 
 def choose(kind: str, n: int) -> str:
@@ -104,11 +105,25 @@ def vectors_of(index) -> np.ndarray:
 
 
 def search(index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, ids) arrays of shape (len(queries), k'); k' = min(k, ntotal)."""
+    """(scores, ids) arrays of shape (len(queries), k'); k' = min(k, ntotal).
+
+    A single query searches on one thread: FAISS' OpenMP threads gain nothing on one query and,
+    on cores busy with other work, wait for each other (a flat search over 47k windows: 19 ms
+    with 2 threads, 3.5 ms with 1, on this project's 2 shared cores)."""
+    import faiss
+
     k = min(k, index.ntotal)
     if k <= 0:
         return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-    return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    if len(queries) > SINGLE_THREAD_QUERIES:
+        return index.search(queries, k)
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        return index.search(queries, k)
+    finally:
+        faiss.omp_set_num_threads(threads)
 
 
 def save(index, path: Path) -> None:
