@@ -69,6 +69,9 @@ class BuildReport:
     removed_files: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+    vectors_seconds: float = 0.0  # of `seconds`: embedding and the vector indexes
+    bm25_seconds: float = 0.0  # the BM25 index (a new segment, or all of it)
+    write_seconds: float = 0.0  # writing the version folder and publishing it
     path: str = ""
     corpus: str = ""
     note: str = ""  # e.g. why the previous index could not be reused
@@ -289,9 +292,15 @@ def _load_version(
     try:
         manifest = json.loads((root / "manifest.json").read_text())
         check_manifest(manifest, embedder_fingerprint, chunk_size, chunk_overlap)
-        articles = [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((root / "articles.json").read_text())]
+        n_segments = len(manifest["segments"]) if isinstance(manifest.get("segments"), list) else 1
+        articles, spans = [], {"sentences": [], "chunks": []}
+        for i in range(n_segments):  # the articles and spans in segments, concatenated (rows go on across them)
+            a_name, s_name = _segment_files(i)
+            articles += [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((root / a_name).read_text())]
+            part = json.loads((root / s_name).read_text())
+            spans["sentences"] += part["sentences"]
+            spans["chunks"] += part["chunks"]
         by_id = {a.id: a for a in articles}
-        spans = json.loads((root / "spans.json").read_text())
         sentences = [
             Sentence(id=f"{aid}#{n}", article_id=aid, n=n, start=s, end=e, text=by_id[aid].text[s:e]) for aid, n, s, e in spans["sentences"]
         ]
@@ -464,6 +473,7 @@ def _build(
     chunk_row: dict[str, int] | None = None
 
     slots: list[_Part | Path] = []  # the files in order: reused parts, and the paths to read
+    prev_sv = prev_cv = None  # the previous vectors, read from their indexes once (not per file)
     for path in files:
         rec = prev_files.get(path.name)
         try:
@@ -476,7 +486,9 @@ def _build(
         if prev and rows:
             s0, s1, c0, c1 = rows
             ss, cs = prev.sentences[s0:s1], prev.chunks[c0:c1]
-            slots.append(_Part(prev.articles[path.name], rec, ss, cs, prev.sentence_vectors[s0:s1], prev.chunk_vectors[c0:c1], rows))
+            if prev_sv is None or prev_cv is None:
+                prev_sv, prev_cv = prev.sentence_vectors, prev.chunk_vectors
+            slots.append(_Part(prev.articles[path.name], rec, ss, cs, prev_sv[s0:s1], prev_cv[c0:c1], rows))
             report.reused_files.append(path.name)
         else:
             slots.append(path)
@@ -511,6 +523,7 @@ def _build(
     report.removed_files = sorted(set(before if isinstance(before, dict) else ()) - {p.article.id for p in parts})
     report.corpus = str(corpus.resolve())
 
+    t_vectors = time.perf_counter()
     todo = [p for p in parts if p.sv is None]
     if todo:
         new_s = _embed_all(embedder, [s.text for p in todo for s in p.sentences], "sentences")
@@ -528,6 +541,7 @@ def _build(
         cv = np.concatenate([p.cv for p in parts if p.cv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
         si, ci = vectors.build(sv, index_kind), vectors.build(cv, index_kind)
         del sv, cv
+    report.vectors_seconds = time.perf_counter() - t_vectors
 
     sentences: list[Sentence] = []
     chunks: list[Chunk] = []
@@ -538,7 +552,16 @@ def _build(
         sentences.extend(p.sentences)
         chunks.extend(p.chunks)
     articles = [p.article for p in parts]
-    bm25 = _bm25(sentences)
+    kept = _appends(prev, parts) if prev else None  # how many leading parts are the previous version, unchanged
+    t = time.perf_counter()
+    if prev is not None and kept is not None:
+        new_texts = [s.text for p in parts[kept:] for s in p.sentences]
+        bm25 = prev.bm25.extend(new_texts) if new_texts else prev.bm25
+        log.info("BM25: %d sentences added as a segment in %.2f s", len(new_texts), time.perf_counter() - t)
+    else:
+        bm25 = _bm25(sentences)
+    report.bm25_seconds = time.perf_counter() - t
+    segments = _segments(prev, parts, kept)
     manifest = {
         "format": FORMAT,
         "corpus": str(corpus.resolve()),
@@ -547,6 +570,7 @@ def _build(
         "index_kind": vectors.kind_of(si),
         "vectors": "in the .faiss indexes only",
         "files": files_out,
+        "segments": [{"articles": a, "sentences": n_s, "chunks": n_c} for a, n_s, n_c, _ in segments],
         "counts": {"articles": len(articles), "sentences": len(sentences), "chunks": len(chunks)},
         "versions": _versions(),
         "scanned_at_ns": scanned_at,
@@ -554,7 +578,9 @@ def _build(
     }
     replaced = index_dir.resolve() if index_dir.is_symlink() else None
     milvus = _milvus_write(vector_store, index_dir, manifest, sentences, si, chunks, ci)
-    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, si, ci, bm25))
+    t = time.perf_counter()
+    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, parts, segments, files_out, si, ci, bm25))
+    report.write_seconds = time.perf_counter() - t
     versions.prune(index_dir, keep=[replaced] if replaced else [])
     if milvus is not None:
         milvus.prune(vector_store, index_dir, versions.versions_dir(index_dir))
@@ -628,46 +654,120 @@ def _bm25(sentences: list[Sentence]) -> BM25:
     return bm25
 
 
+def _appends(prev: Store, parts: list[_Part]) -> int | None:
+    """How many leading `parts` are the previous version's articles, unchanged and in their
+    rows, when they are all of it (the build only appends after them); else None."""
+    s = c = m = 0
+    for p in parts:
+        if p.rows is None or p.rows != (s, s + len(p.sentences), c, c + len(p.chunks)):
+            break
+        s, c, m = s + len(p.sentences), c + len(p.chunks), m + 1
+    return m if (s, c) == (len(prev.sentences), len(prev.chunks)) else None
+
+
+MAX_SEGMENTS = 32  # article/span files of a version; an append past this many rewrites them as one
+
+Layout = list[tuple[int, int, int, Path | None]]  # per segment: articles, sentences, chunks, the folder holding its files (None: to write)
+
+
+def _segments(prev: Store | None, parts: list[_Part], kept: int | None) -> Layout:
+    """The new version's segments of articles and spans: the previous version's (their files
+    hard-linked, never rewritten) and one for the appended articles; one in all otherwise."""
+    whole: Layout = [(len(parts), sum(len(p.sentences) for p in parts), sum(len(p.chunks) for p in parts), None)]
+    if prev is None or kept is None or prev.folder is None:
+        return whole
+    old = prev.manifest.get("segments")
+    counts = (
+        old if isinstance(old, list) else [{"articles": len(prev.articles), "sentences": len(prev.sentences), "chunks": len(prev.chunks)}]
+    )
+    try:
+        out: Layout = [(int(c["articles"]), int(c["sentences"]), int(c["chunks"]), prev.folder) for c in counts]
+    except (KeyError, TypeError, ValueError):
+        return whole
+    if sum(x[0] for x in out) != kept:
+        return whole
+    new = parts[kept:]
+    if new:
+        out.append((len(new), sum(len(p.sentences) for p in new), sum(len(p.chunks) for p in new), None))
+    return out if len(out) <= MAX_SEGMENTS else whole
+
+
+def _segment_files(i: int) -> tuple[str, str]:
+    """The articles and spans files of segment `i` (the first one's names are those of an index
+    written before segments, which is one segment)."""
+    return ("articles.json", "spans.json") if i == 0 else (f"articles.{i}.json", f"spans.{i}.json")
+
+
 def _write(
     folder: Path,
     manifest: dict[str, Any],
-    articles: Iterable[Article],
+    parts: list[_Part],
+    segments: Layout,
     files: dict[str, dict[str, Any]],
-    sentences: list[Sentence],
-    chunks: list[Chunk],
     si,
     ci,
     bm25: BM25,
 ) -> None:
-    """The files of one version; manifest.json last (it marks the version complete)."""
-    (folder / "articles.json").write_text(
+    """The files of one version; manifest.json last (it marks the version complete). A segment
+    of the previous version is hard-linked from its folder (its files are never written again)."""
+    a0 = 0
+    for i, (n_articles, _, _, source) in enumerate(segments):
+        names = _segment_files(i)
+        if source is not None:
+            if _link(source, names, folder, names):
+                a0 += n_articles
+                continue
+        seg = parts[a0 : a0 + n_articles]
+        a0 += n_articles
+        _write_segment(folder, names, seg, files)
+    vectors.save(si, folder / "sentences.faiss")
+    vectors.save(ci, folder / "chunks.faiss")
+    bm25.save(folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest))  # compact: the indented encoder is pure Python (0.4 s at 100k files)
+
+
+def _link(source: Path, old: tuple[str, ...], folder: Path, new: tuple[str, ...]) -> bool:
+    """Hard-link `source/old[i]` as `folder/new[i]`; False (nothing left) where that fails."""
+    done: list[Path] = []
+    try:
+        for a, b in zip(old, new, strict=True):
+            os.link(source / a, folder / b)
+            done.append(folder / b)
+    except OSError:
+        for p in done:
+            p.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _write_segment(folder: Path, names: tuple[str, str], parts: list[_Part], files: dict[str, dict[str, Any]]) -> None:
+    """One segment's articles and sentence and chunk spans (JSON)."""
+    (folder / names[0]).write_text(
         json.dumps(
             [
                 {
-                    "id": a.id,
-                    "title": a.title,
-                    "date": a.date,
-                    "path": a.path,
-                    "sha256": files[a.id]["sha256"],
-                    "text": a.text,
-                    "meta": a.meta,
+                    "id": p.article.id,
+                    "title": p.article.title,
+                    "date": p.article.date,
+                    "path": p.article.path,
+                    "sha256": files[p.article.id]["sha256"],
+                    "text": p.article.text,
+                    "meta": p.article.meta,
                 }
-                for a in articles
+                for p in parts
             ],
             ensure_ascii=False,
         )
     )
-    (folder / "spans.json").write_text(
+    (folder / names[1]).write_text(
         json.dumps(
             {
-                "sentences": [[s.article_id, s.n, s.start, s.end] for s in sentences],
+                "sentences": [[s.article_id, s.n, s.start, s.end] for p in parts for s in p.sentences],
                 "chunks": [
-                    [c.article_id, int(c.sentence_ids[0].rsplit("#", 1)[1]), int(c.sentence_ids[-1].rsplit("#", 1)[1])] for c in chunks
+                    [c.article_id, int(c.sentence_ids[0].rsplit("#", 1)[1]), int(c.sentence_ids[-1].rsplit("#", 1)[1])]
+                    for p in parts
+                    for c in p.chunks
                 ],
             }
         )
     )
-    vectors.save(si, folder / "sentences.faiss")
-    vectors.save(ci, folder / "chunks.faiss")
-    bm25.save(folder)
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -28,6 +28,7 @@ HNSW_THRESHOLD = 50_000  # flat search: 1 ms at 10k, 15 ms at 100k on 2 cores; H
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 64, 160, 512
 KINDS = ("flat", "hnsw", "hnsw_fp16", "hnsw_sq8")
 SINGLE_THREAD_QUERIES = 4  # up to this many queries at once are searched on one thread (see `search`)
+SINGLE_THREAD_ADD = 1000  # up to this many vectors are added on one thread (an incremental add)
 
 
 def choose(kind: str, n: int) -> str:
@@ -84,8 +85,19 @@ def kind_of(index) -> str:
 def add(index, vectors: np.ndarray) -> None:
     """Append vectors (their ids go on from `index.ntotal`): HNSW links them into its graph,
     no rebuild. Never on a memory-mapped index (FAISS would abort the process)."""
-    if len(vectors):
+    if not len(vectors):
+        return
+    if len(vectors) > SINGLE_THREAD_ADD:
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)  # a few vectors: threads only wait for each other (see `search`)
+    try:
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    finally:
+        faiss.omp_set_num_threads(threads)
 
 
 def vectors_of(index) -> np.ndarray:

@@ -126,7 +126,7 @@ def test_the_bm25_is_saved_with_the_index_and_a_loaded_store_does_not_retokenise
     emb = HashEmbedder()
     idx = tmp_path / "data" / "index"
     build(corpus_copy, idx, emb)
-    assert (_version(idx) / "bm25.data.npy").exists() and BM25.saved_in(_version(idx))
+    assert (_version(idx) / "bm25.0.rows.npy").exists() and BM25.saved_in(_version(idx))
     calls = []
     real = lexical.tokens
     monkeypatch.setattr(lexical, "tokens", lambda text: calls.append(text) or real(text))
@@ -134,7 +134,7 @@ def test_the_bm25_is_saved_with_the_index_and_a_loaded_store_does_not_retokenise
     q = "How many attackers came in a white vehicle?"
     got = st_.bm25.search(q, 60)
     assert calls == [q]  # only the query was tokenised
-    assert isinstance(st_.bm25._r.scores["data"], np.memmap)
+    assert all(isinstance(seg.rows, np.memmap) for seg in st_.bm25.segments)
     want = _Reference([s.text for s in st_.sentences]).search(q, 60)
     assert got and [i for i, _ in got] == [i for i, _ in want]
     assert np.allclose([x for _, x in got], [x for _, x in want], atol=1e-4)
@@ -153,7 +153,7 @@ def test_an_index_saved_without_bm25_or_with_a_stale_one_still_answers(corpus_co
         assert load(idx, emb.fingerprint).bm25.search(q, 20) == want
     assert "other settings" in caplog.text
     (folder / "bm25.meta.json").write_text(meta)
-    (folder / "bm25.indptr.npy").write_bytes(b"\x93NUMPY garbage")
+    (folder / "bm25.0.indptr.npy").write_bytes(b"\x93NUMPY garbage")
     assert load(idx, emb.fingerprint).bm25.search(q, 20) == want
     for f in folder.glob("bm25.*"):  # an index written before BM25 was saved
         f.unlink()
