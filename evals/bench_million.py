@@ -11,8 +11,10 @@ process, so peak RSS is that step's own:
 - build: `index.store.build` over the folder from scratch (reading, splitting, vector indexes,
   BM25, writing); the vectors are composed, so the time leaves out embedding, reported apart as
   the packaged embedder's measured rate would need it;
-- add: one new article (a file sorting last) added by a second `build`, end to end, and the
-  part of it that adds its vectors to the HNSW index;
+- add: one new article (a file sorting last) added by a second `build`, end to end, the part
+  of it that adds its vectors to the HNSW index, and its split (`add_split_s`): vectors
+  (embedding, the vector indexes), BM25 (a new segment), write (the version folder, published),
+  other (reading the previous version, scanning the folder);
 - serve: `index.store.load` (vectors memory-mapped), the first `retrieve()` (cold; the files are
   in the page cache, just written), then p50/p95 of `retrieve()` (warm), the query embedding
   left out (it is the same at any size); recall@10 of the sentence index against exact search
@@ -96,9 +98,12 @@ def step_add(corpus: str, index: str, kind: str) -> dict[str, Any]:
     r = build(folder, Path(index), emb, index_kind=kind)
     total = time.perf_counter() - t
     added = next((float(m.group(1)) for line in cap.lines if (m := re.search(r"index in ([\d.]+) s", line))), None)
+    split = {"vectors": r.vectors_seconds, "bm25": r.bm25_seconds, "write": r.write_seconds}
+    split["other"] = total - sum(split.values())  # reading the previous version, scanning the folder, the new Store
     return {
         "add_article_s": round(total, 2),
         "add_vectors_s": added,
+        "add_split_s": {k: round(v, 2) for k, v in split.items()},
         "embedded_files": r.embedded_files,
         "hnsw_extended": added is not None,
         "peak_rss_gib": _rss()["VmHWM"],
@@ -250,15 +255,20 @@ def bench_million(n_sentences: int = 1_000_000, kind: str = "auto") -> dict[str,
     return out
 
 
+def _split(add: dict[str, Any]) -> str:
+    split = add.get("add_split_s") or {}
+    return " / ".join(str(split.get(k)) for k in ("vectors", "bm25", "write", "other"))
+
+
 def markdown(r: dict[str, Any]) -> list[str]:
     b, s, a = r.get("build", {}), r.get("serve", {}), r.get("add", {})
     return [
         "",
         f"## The embedded index at {b.get('sentences', 0):,} sentences ({b.get('articles', 0):,} articles, {b.get('chunks', 0):,} windows)",
         "",
-        "| build s | build peak RSS GiB | add 1 article s (vectors s) | load s | cold first retrieve ms | warm p50 / p95 ms | recall@10 vs exact | RSS loaded GiB (anon / file) | index MB |",
+        "| build s | build peak RSS GiB | add 1 article s (vectors / BM25 / write / other s) | load s | cold first retrieve ms | warm p50 / p95 ms | recall@10 vs exact | RSS loaded GiB (anon / file) | index MB |",
         "|---|---|---|---|---|---|---|---|---|",
-        f"| {b.get('build_s')} | {b.get('peak_rss_gib')} | {a.get('add_article_s')} ({a.get('add_vectors_s')}) | {s.get('load_s')} | "
+        f"| {b.get('build_s')} | {b.get('peak_rss_gib')} | {a.get('add_article_s')} ({_split(a)}) | {s.get('load_s')} | "
         f"{s.get('cold_first_retrieve_ms')} | {s.get('warm_p50_ms')} / {s.get('warm_p95_ms')} | {s.get('recall@10_vs_exact')} | "
         f"{s.get('rss_loaded_gib')} ({s.get('rss_anon_gib')} / {s.get('rss_file_gib')}) | {r.get('index_mb')} |",
         "",
