@@ -148,8 +148,8 @@ class Store:
         return self._vectors("chunks", self.chunk_index)
 
     def _vectors(self, name: str, index) -> np.ndarray:
-        if vectors.kind_of(index) in ("flat", "hnsw"):
-            return vectors.vectors_of(index)
+        if vectors.kind_of(index) in ("flat", "hnsw") and not isinstance(index, vectors.Parts):
+            return vectors.vectors_of(index)  # a view, no copy
         n, cached = self._decoded.get(name, (-1, None))
         if n != index.ntotal or cached is None:  # quantised: decoded once per size, not per access
             cached = vectors.vectors_of(index)
@@ -313,8 +313,7 @@ def _load_version(
                 Chunk(id=f"{aid}@{first}", article_id=aid, sentence_ids=tuple(s.id for s in window), start=s0, end=s1, text=a.text[s0:s1])
             )
         # The vectors are read from the indexes only (an older version's .npy copies are ignored).
-        si = vectors.load(root / "sentences.faiss", mmap=mmap)
-        ci = vectors.load(root / "chunks.faiss", mmap=mmap)
+        si, ci = (_load_vectors(root, what, manifest, mmap) for what in ("sentences", "chunks"))
     except RagError as e:
         if str(e).startswith("the index is unreadable"):
             raise RagError(f"index at {index_dir} is unreadable{str(e).removeprefix('the index is unreadable')}") from None
@@ -326,10 +325,17 @@ def _load_version(
     return Store(manifest, articles, sentences, chunks, None, None, si, ci, version=root.name, folder=root, mapped=mmap)
 
 
+def _load_vectors(root: Path, what: str, manifest: dict[str, Any], mmap: bool):
+    """The vector index of `what`, in its parts (`vector_parts` in the manifest; one when absent)."""
+    n = int((manifest.get("vector_parts") or {}).get(what, 1))
+    parts = [vectors.load(root / _vector_file(what, i), mmap=mmap) for i in range(n)]
+    return parts[0] if n == 1 else vectors.Parts(parts)
+
+
 def _previous(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> tuple[Store | None, str]:
     """The previous index to reuse, or None and why not (empty when there was none)."""
     try:
-        return load(index_dir, embedder.fingerprint, chunk_size, chunk_overlap, mmap=False), ""
+        return load(index_dir, embedder.fingerprint, chunk_size, chunk_overlap, mmap=True), ""  # mapped: read only what is used
     except RagError as e:
         if not index_dir.exists():
             return None, ""
@@ -534,8 +540,9 @@ def _build(
             i, j = i + len(p.sentences), j + len(p.chunks)
     dim = embedder.dim
     grown = _grown(prev, prev is not previous, parts, index_kind, todo) if prev else None
+    unchanged: set[int] = set()  # the previous vector parts carried over as they were
     if grown:
-        si, ci = grown
+        si, ci, unchanged = grown
     else:
         sv = np.concatenate([p.sv for p in parts if p.sv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
         cv = np.concatenate([p.cv for p in parts if p.cv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
@@ -568,6 +575,7 @@ def _build(
         "embedder": {"name": embedder.name, "fingerprint": embedder.fingerprint, "dim": dim},
         "splitter": _splitter(chunk_size, chunk_overlap),
         "index_kind": vectors.kind_of(si),
+        "vector_parts": {"sentences": len(vectors.parts_of(si)), "chunks": len(vectors.parts_of(ci))},
         "vectors": "in the .faiss indexes only",
         "files": files_out,
         "segments": [{"articles": a, "sentences": n_s, "chunks": n_c} for a, n_s, n_c, _ in segments],
@@ -578,8 +586,14 @@ def _build(
     }
     replaced = index_dir.resolve() if index_dir.is_symlink() else None
     milvus = _milvus_write(vector_store, index_dir, manifest, sentences, si, chunks, ci)
+    linkable = {}  # id of a vector part kept unchanged -> its file in the previous version
+    if prev is not None and prev.folder is not None:
+        for what, index in (("sentences", prev.sentence_index), ("chunks", prev.chunk_index)):
+            for i, part in enumerate(vectors.parts_of(index)):
+                if id(part) in unchanged:
+                    linkable[id(part)] = prev.folder / _vector_file(what, i)
     t = time.perf_counter()
-    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, parts, segments, files_out, si, ci, bm25))
+    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, parts, segments, files_out, si, ci, bm25, linkable))
     report.write_seconds = time.perf_counter() - t
     versions.prune(index_dir, keep=[replaced] if replaced else [])
     if milvus is not None:
@@ -604,13 +618,17 @@ def _milvus_write(vector_store: str, index_dir: Path, manifest: dict[str, Any], 
     return milvus
 
 
-def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: list[_Part]) -> tuple[Any, Any] | None:
-    """The previous version's vector indexes with the new articles' vectors added, when this
+def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: list[_Part]) -> tuple[Any, Any, set[int]] | None:
+    """The previous version's vector indexes with the new articles' vectors after them, when this
     build only appends: every previous article unchanged, in its order, then only new ones.
-    HNSW takes `add` without a rebuild. Else None (the caller rebuilds from the reused vectors).
+    Else None (the caller rebuilds from the reused vectors). Also the ids of the previous parts
+    kept unchanged (their files are linked into the new version, not written again).
 
-    `owned`: `prev` was loaded by this build (unmapped, used by nobody else), so its indexes are
-    extended in place; otherwise (a chat's store, or mapped) fresh copies are read from disk.
+    The new vectors are one more flat part (`vectors.appended`), up to `vectors.MAX_PARTS` parts
+    and `vectors.MAX_APPENDED` appended vectors; past that they are all added to the main index
+    (HNSW takes `add` without a rebuild). `owned`: `prev` was loaded by this build, unmapped and
+    used by nobody else, so its main index may be extended in place; otherwise a fresh copy is
+    read from disk.
     """
     old = [p for p in parts if p.rows is not None]
     if not todo or len(old) + len(todo) != len(parts) or not all(a is b for a, b in zip(parts, old, strict=False)):
@@ -628,20 +646,38 @@ def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: 
     if kinds != (vectors.choose(index_kind, n_s), vectors.choose(index_kind, n_c)):
         return None  # the size crossed the flat/HNSW threshold, or another kind was asked for
     t = time.perf_counter()
-    if owned and not prev.mapped:
+    new_s = np.concatenate([p.sv for p in todo if p.sv is not None] + [np.zeros((0, prev.sentence_index.d), np.float32)])
+    new_c = np.concatenate([p.cv for p in todo if p.cv is not None] + [np.zeros((0, prev.chunk_index.d), np.float32)])
+    s_parts, c_parts = vectors.parts_of(prev.sentence_index), vectors.parts_of(prev.chunk_index)
+    if (
+        max(len(s_parts), len(c_parts)) < vectors.MAX_PARTS
+        and max(n_s - s_parts[0].ntotal, n_c - c_parts[0].ntotal) <= vectors.MAX_APPENDED
+        and prev.folder is not None
+    ):
+        # One more small flat part each: the previous parts are neither changed nor written again.
+        si = vectors.appended(prev.sentence_index, new_s) if len(new_s) else prev.sentence_index
+        ci = vectors.appended(prev.chunk_index, new_c) if len(new_c) else prev.chunk_index
+        log.info("appended %d sentence and %d chunk vectors as a flat part in %.2f s", n_s - s, n_c - c, time.perf_counter() - t)
+        return si, ci, {id(x) for x in s_parts + c_parts}
+    # Too many parts: every appended vector goes into the main index (HNSW takes `add`), written once.
+    if owned and not prev.mapped and len(s_parts) == len(c_parts) == 1:
         si, ci = prev.sentence_index, prev.chunk_index
     elif prev.folder is not None and (prev.folder / "sentences.faiss").exists():
         si, ci = vectors.load(prev.folder / "sentences.faiss"), vectors.load(prev.folder / "chunks.faiss")
     else:
         return None
-    if si.ntotal != s or ci.ntotal != c:
+    if si.ntotal != s_parts[0].ntotal or ci.ntotal != c_parts[0].ntotal:
         return None
-    vectors.add(si, np.concatenate([p.sv for p in todo if p.sv is not None]))
-    vectors.add(ci, np.concatenate([p.cv for p in todo if p.cv is not None]))
+    vectors.add(si, np.concatenate([vectors.vectors_of(x) for x in s_parts[1:]] + [new_s]))
+    vectors.add(ci, np.concatenate([vectors.vectors_of(x) for x in c_parts[1:]] + [new_c]))
     log.info(
-        "added %d sentence and %d chunk vectors to the previous %s index in %.2f s", n_s - s, n_c - c, kinds[0], time.perf_counter() - t
+        "added %d sentence and %d chunk vectors to the previous %s index in %.2f s",
+        n_s - s_parts[0].ntotal,
+        n_c - c_parts[0].ntotal,
+        kinds[0],
+        time.perf_counter() - t,
     )
-    return si, ci
+    return si, ci, set()
 
 
 def _bm25(sentences: list[Sentence]) -> BM25:
@@ -692,6 +728,11 @@ def _segments(prev: Store | None, parts: list[_Part], kept: int | None) -> Layou
     return out if len(out) <= MAX_SEGMENTS else whole
 
 
+def _vector_file(what: str, i: int) -> str:
+    """The file of vector part `i` of "sentences" or "chunks" (the main index: `sentences.faiss`)."""
+    return f"{what}.faiss" if i == 0 else f"{what}.{i}.faiss"
+
+
 def _segment_files(i: int) -> tuple[str, str]:
     """The articles and spans files of segment `i` (the first one's names are those of an index
     written before segments, which is one segment)."""
@@ -707,9 +748,11 @@ def _write(
     si,
     ci,
     bm25: BM25,
+    linkable: dict[int, Path] | None = None,
 ) -> None:
     """The files of one version; manifest.json last (it marks the version complete). A segment
-    of the previous version is hard-linked from its folder (its files are never written again)."""
+    or vector part of the previous version is hard-linked from its folder (`linkable`: a vector
+    part's id -> its file there); those files are never written again."""
     a0 = 0
     for i, (n_articles, _, _, source) in enumerate(segments):
         names = _segment_files(i)
@@ -720,8 +763,12 @@ def _write(
         seg = parts[a0 : a0 + n_articles]
         a0 += n_articles
         _write_segment(folder, names, seg, files)
-    vectors.save(si, folder / "sentences.faiss")
-    vectors.save(ci, folder / "chunks.faiss")
+    for what, index in (("sentences", si), ("chunks", ci)):
+        for i, part in enumerate(vectors.parts_of(index)):
+            source = (linkable or {}).get(id(part))
+            name = _vector_file(what, i)
+            if source is None or not _link(source.parent, (source.name,), folder, (name,)):
+                vectors.save(part, folder / name)
     bm25.save(folder)
     (folder / "manifest.json").write_text(json.dumps(manifest))  # compact: the indented encoder is pure Python (0.4 s at 100k files)
 

@@ -8,6 +8,12 @@ from its storage, a zero-copy view for the float32 kinds. A loaded index can be 
 (`load(path, mmap=True)`): the OS shares the pages between processes and reads them lazily,
 but FAISS aborts the process on any `add` to a mapped index, so writers load with `mmap=False`.
 
+Parts. An incremental add that appends a few articles puts their vectors in a small exact (flat)
+index of their own, searched beside the main one (`Parts`, `appended`): the main index is not
+read into memory, changed or written again (its file is hard-linked into the new version), so
+an add costs what the article costs. Past `MAX_PARTS` parts or `MAX_APPENDED` appended vectors
+the build adds them all to the main index instead (HNSW takes `add`) and writes it once.
+
 Kinds: `flat` (exact), `hnsw` (HNSW over float32), `hnsw_fp16` and `hnsw_sq8` (HNSW over
 16-bit or 8-bit scalar-quantised vectors: a half or a quarter of the memory; `make bench`'s
 `million` part measures their recall@10 against exact search before they are chosen).
@@ -28,6 +34,8 @@ HNSW_THRESHOLD = 50_000  # flat search: 1 ms at 10k, 15 ms at 100k on 2 cores; H
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 64, 160, 512
 KINDS = ("flat", "hnsw", "hnsw_fp16", "hnsw_sq8")
 SINGLE_THREAD_QUERIES = 4  # up to this many queries at once are searched on one thread (see `search`)
+MAX_PARTS = 16  # the main index and up to 15 appended flat parts
+MAX_APPENDED = 20_000  # vectors in appended parts at most (a flat search over them: ~1.5 ms)
 SINGLE_THREAD_ADD = 1000  # up to this many vectors are added on one thread (an incremental add)
 
 
@@ -70,9 +78,51 @@ def build(vectors: np.ndarray, kind: str = "auto"):
     return index
 
 
+class Parts:
+    """Vector indexes searched as one: the main index, then small flat parts appended after it
+    (ids go on from part to part). Searching merges the parts' top k by score (equal scores:
+    the earlier part first). Only made by `appended`; `search`, `kind_of`, `vectors_of` take it."""
+
+    def __init__(self, parts: list[Any]):
+        self.parts = parts
+        self.d = parts[0].d
+
+    @property
+    def ntotal(self) -> int:
+        return sum(p.ntotal for p in self.parts)
+
+    @property
+    def hnsw(self):
+        return self.parts[0].hnsw  # the main index's search width (AttributeError when it is flat)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, ids, first = [], [], 0
+        for p in self.parts:
+            s, i = p.search(queries, min(k, p.ntotal))
+            scores.append(s)
+            ids.append(np.where(i >= 0, i + first, -1))
+            first += p.ntotal
+        s, i = np.concatenate(scores, axis=1), np.concatenate(ids, axis=1)
+        s = np.where(i >= 0, s, -np.inf).astype(np.float32)
+        order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(s, order, 1), np.take_along_axis(i, order, 1)
+
+
+def parts_of(index) -> list[Any]:
+    """The indexes `index` is made of, the main one first (itself, when it is one)."""
+    return list(index.parts) if isinstance(index, Parts) else [index]
+
+
+def appended(index, vectors: np.ndarray) -> Parts:
+    """`index` with `vectors` after it as one more flat part; `index` itself is not changed."""
+    return Parts([*parts_of(index), build(vectors, "flat")])
+
+
 def kind_of(index) -> str:
     import faiss
 
+    if isinstance(index, Parts):
+        return kind_of(index.parts[0])
     name = type(index).__name__
     if "HNSW" not in name:
         return "flat"
@@ -105,6 +155,8 @@ def vectors_of(index) -> np.ndarray:
     copy), or for the quantised kinds the decoded vectors (a new array, close to the originals)."""
     import faiss
 
+    if isinstance(index, Parts):
+        return np.concatenate([vectors_of(p) for p in index.parts])
     n, dim = index.ntotal, index.d
     if n == 0:
         return np.zeros((0, dim), np.float32)
