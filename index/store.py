@@ -365,9 +365,14 @@ class _Part:
     record: dict[str, Any]
     sentences: list[Sentence]
     chunks: list[Chunk]
-    sv: np.ndarray | None = None  # None: to embed
+    sv: np.ndarray | None = None  # None: to embed, unless `reuse` names its previous vectors
     cv: np.ndarray | None = None
     rows: tuple[int, int, int, int] | None = None  # its sentence and chunk rows in the previous version, when unchanged
+    reuse: tuple[Any, Any] | None = None  # its sentence and chunk rows (slices or lists) whose previous vectors are its own
+
+    def pending(self) -> bool:
+        """Whether its vectors are still to be made (embedded)."""
+        return self.sv is None and self.reuse is None
 
 
 MakeParts = Callable[[list[Path], dict[str, str], int, int], Iterable["_Part | Skipped"]]
@@ -479,7 +484,6 @@ def _build(
     chunk_row: dict[str, int] | None = None
 
     slots: list[_Part | Path] = []  # the files in order: reused parts, and the paths to read
-    prev_sv = prev_cv = None  # the previous vectors, read from their indexes once (not per file)
     for path in files:
         rec = prev_files.get(path.name)
         try:
@@ -492,9 +496,7 @@ def _build(
         if prev and rows:
             s0, s1, c0, c1 = rows
             ss, cs = prev.sentences[s0:s1], prev.chunks[c0:c1]
-            if prev_sv is None or prev_cv is None:
-                prev_sv, prev_cv = prev.sentence_vectors, prev.chunk_vectors
-            slots.append(_Part(prev.articles[path.name], rec, ss, cs, prev_sv[s0:s1], prev_cv[c0:c1], rows))
+            slots.append(_Part(prev.articles[path.name], rec, ss, cs, None, None, rows, (slice(s0, s1), slice(c0, c1))))
             report.reused_files.append(path.name)
         else:
             slots.append(path)
@@ -517,7 +519,7 @@ def _build(
                 chunk_row = {c.id: i for i, c in enumerate(prev.chunks)}  # once per build, not per article
             if all(c.id in chunk_row for c in cs):
                 s_rows, c_rows = [prev.sentence_row[s.id] for s in ss], [chunk_row[c.id] for c in cs]
-                part.sv, part.cv = prev.sentence_vectors[s_rows], prev.chunk_vectors[c_rows]
+                part.reuse = (s_rows, c_rows)
                 if ss and s_rows == list(range(s_rows[0], s_rows[0] + len(ss))) and c_rows == list(range(c_rows[0], c_rows[0] + len(cs))):
                     part.rows = (s_rows[0], s_rows[0] + len(ss), c_rows[0], c_rows[0] + len(cs))  # same rows as before
                 reused = True
@@ -530,7 +532,7 @@ def _build(
     report.corpus = str(corpus.resolve())
 
     t_vectors = time.perf_counter()
-    todo = [p for p in parts if p.sv is None]
+    todo = [p for p in parts if p.pending()]
     if todo:
         new_s = _embed_all(embedder, [s.text for p in todo for s in p.sentences], "sentences")
         new_c = _embed_all(embedder, [c.text for p in todo for c in p.chunks], "chunks")
@@ -544,6 +546,7 @@ def _build(
     if grown:
         si, ci, unchanged = grown
     else:
+        _take_previous_vectors(prev, parts)
         sv = np.concatenate([p.sv for p in parts if p.sv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
         cv = np.concatenate([p.cv for p in parts if p.cv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
         si, ci = vectors.build(sv, index_kind), vectors.build(cv, index_kind)
@@ -631,7 +634,7 @@ def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: 
     read from disk.
     """
     old = [p for p in parts if p.rows is not None]
-    if not todo or len(old) + len(todo) != len(parts) or not all(a is b for a, b in zip(parts, old, strict=False)):
+    if len(old) + len(todo) != len(parts) or not all(a is b for a, b in zip(parts, old, strict=False)):
         return None
     s = c = 0
     for p in old:
@@ -645,10 +648,12 @@ def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: 
     kinds = (vectors.kind_of(prev.sentence_index), vectors.kind_of(prev.chunk_index))
     if kinds != (vectors.choose(index_kind, n_s), vectors.choose(index_kind, n_c)):
         return None  # the size crossed the flat/HNSW threshold, or another kind was asked for
+    s_parts, c_parts = vectors.parts_of(prev.sentence_index), vectors.parts_of(prev.chunk_index)
+    if not todo:  # nothing new: the previous indexes as they are
+        return prev.sentence_index, prev.chunk_index, {id(x) for x in s_parts + c_parts}
     t = time.perf_counter()
     new_s = np.concatenate([p.sv for p in todo if p.sv is not None] + [np.zeros((0, prev.sentence_index.d), np.float32)])
     new_c = np.concatenate([p.cv for p in todo if p.cv is not None] + [np.zeros((0, prev.chunk_index.d), np.float32)])
-    s_parts, c_parts = vectors.parts_of(prev.sentence_index), vectors.parts_of(prev.chunk_index)
     if (
         max(len(s_parts), len(c_parts)) < vectors.MAX_PARTS
         and max(n_s - s_parts[0].ntotal, n_c - c_parts[0].ntotal) <= vectors.MAX_APPENDED
@@ -678,6 +683,17 @@ def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: 
         time.perf_counter() - t,
     )
     return si, ci, set()
+
+
+def _take_previous_vectors(prev: Store | None, parts: list[_Part]) -> None:
+    """Fill in the vectors the parts reuse from `prev` (read from its indexes once, only when
+    the indexes are rebuilt: an append never reads them)."""
+    if prev is None or not any(p.reuse is not None and p.sv is None for p in parts):
+        return
+    sv, cv = prev.sentence_vectors, prev.chunk_vectors
+    for p in parts:
+        if p.reuse is not None and p.sv is None:
+            p.sv, p.cv = sv[p.reuse[0]], cv[p.reuse[1]]
 
 
 def _bm25(sentences: list[Sentence]) -> BM25:

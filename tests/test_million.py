@@ -226,3 +226,21 @@ def test_past_the_most_parts_the_appended_vectors_go_into_the_main_index(corpus_
         assert np.allclose(loaded.sentence_vectors, emb.embed([s.text for s in loaded.sentences]), atol=1e-6)
         assert _top_article(loaded, emb, f"Divers recovered a brass {word} from the wreck {i}.") == f"zz_{i}.txt"
     assert n_parts == [2, 3, 1, 2]  # the third add folds every appended vector into the main HNSW index
+
+
+def test_indexing_again_with_nothing_changed_rebuilds_nothing_and_writes_only_the_manifests(corpus_copy, tmp_path, monkeypatch):
+    emb = HashEmbedder()
+    idx = tmp_path / "index"
+    build(corpus_copy, idx, emb, index_kind="hnsw")
+    (corpus_copy / "zz_ferry.txt").write_text(NEW, encoding="utf-8")
+    build(corpus_copy, idx, emb, index_kind="hnsw")  # two vector parts, two segments
+    before = {p.name: p.stat().st_ino for p in _version(idx).iterdir()}
+    with monkeypatch.context() as m:
+        m.setattr(store_mod.vectors, "build", lambda *a, **k: pytest.fail("the vector index was rebuilt"))
+        r = build(corpus_copy, idx, emb, index_kind="hnsw")
+    after = {p.name: p.stat().st_ino for p in _version(idx).iterdir()}
+    assert r.embedded_files == [] and set(after) == set(before)
+    assert sorted(n for n in after if after[n] != before[n]) == ["bm25.meta.json", "manifest.json"]  # the rest linked
+    st = load(idx, emb.fingerprint)
+    assert _top_article(st, emb, "brass bell from the wreck of the ferry Ostrava") == "zz_ferry.txt"
+    assert np.allclose(st.sentence_vectors, emb.embed([s.text for s in st.sentences]), atol=1e-6)
