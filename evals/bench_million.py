@@ -217,6 +217,16 @@ def step_serve(index: str) -> dict[str, Any]:
             ms = (time.perf_counter() - t) * 1000 / len(qv)
             sweep[ef] = {"recall@10": round(tied_recall(found, exact_scores), 4), "ms_per_query": round(ms, 2)}
         st.sentence_index.hnsw.efSearch = stored
+    main = vectors.parts_of(st.sentence_index)[0]
+    if vectors.kind_of(main) == "ivf":  # likewise, cells searched
+        stored = main.nprobe
+        for nprobe in (16, 32, 64, 128):
+            main.nprobe = nprobe
+            t = time.perf_counter()
+            found, _ = vectors.search(st.sentence_index, qv, 10)
+            ms = (time.perf_counter() - t) * 1000 / len(qv)
+            sweep[f"nprobe {nprobe}"] = {"recall@10": round(tied_recall(found, exact_scores), 4), "ms_per_query": round(ms, 2)}
+        main.nprobe = stored
     return {
         "sentences": len(st.sentences),
         "index_kind": vectors.kind_of(st.sentence_index),

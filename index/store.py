@@ -3,12 +3,13 @@
 Layout (`<data>/index` is a symlink to one complete version folder, see `index/versions.py`):
 
     index -> index-versions/20260101T120000-4242-17/
-             manifest.json   corpus folder, embedder, splitter, one record per file, versions
-             articles.json   id, title, date, path, sha256, text, meta
-             spans.json      sentence and chunk spans
-             sentences.faiss the sentence vectors, in their FAISS index (the only copy)
-             chunks.faiss    the chunk vectors, likewise
-             bm25.*          the sentences' BM25 index (bm25s files, memory-mapped on load)
+             manifest.json      corpus folder, embedder, splitter, one record per file, segments, versions
+             articles.json      id, title, date, path, sha256, text, meta (segment 0; articles.1.json, ...)
+             spans.json         sentence and chunk spans (segment 0; spans.1.json, ...)
+             sentences.faiss    the sentence vectors, in their FAISS index (the only copy; parts
+                                appended later: sentences.1.faiss, ...)
+             chunks.faiss       the chunk vectors, likewise
+             bm25.*             the sentences' BM25 index, in segments (index/lexical.py)
 
 A build writes a new version folder and then swaps the symlink atomically, so a crash never
 leaves a half-written index in use; builds hold a cross-process lock. The index remembers its
@@ -19,12 +20,22 @@ rows) lets an unchanged file be reused without reading it; a changed file is rea
 hashed, and its vectors are reused when its content is the same. Files that are gone are
 not in the new version, and the report lists them.
 
+Appending costs what is appended. When a build only adds articles after all the unchanged ones
+(new files sorting last, as date-named archives do), the new version is the previous one plus
+one segment: the new articles and spans in their own files, their BM25 postings in a new BM25
+segment, their vectors in a small flat part searched beside the main vector index
+(`vectors.Parts`). Every file of the previous version is hard-linked into the new one, never
+written again (a file, once in a published version, is immutable: a crash mid-build leaves the
+previous version as it was). Only the manifest and the new files are written. Past
+`MAX_SEGMENTS` segments, or the vector parts' limits (index/vectors.py), the build writes them
+as one again. Any other change (a removed, changed or earlier-sorting file) rebuilds the vector
+and BM25 indexes from the reused vectors, which is always correct. Either way the rows, the
+articles and the BM25 scores are those of a build from scratch; dense search over parts merges
+exact scores (tests/test_store.py, tests/test_million.py, tests/test_lexical.py).
+
 Vectors are kept once, inside the FAISS indexes (older versions also wrote `sentences.npy` and
 `chunks.npy`; they still load, the `.npy` files are ignored), and a loaded index memory-maps
-them. When a build only adds articles after all the unchanged ones (new files sorting last, as
-date-named archives do), their vectors are added to the previous HNSW index instead of
-rebuilding it; any other change (a removed, changed or earlier-sorting file) rebuilds the
-vector indexes from the reused vectors, which is always correct.
+them. An index written before segments is one segment and loads as before.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def _version(idx: Path) -> Path:
     return idx.resolve()
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_fp16", "hnsw_sq8"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_fp16", "hnsw_sq8", "ivf"])
 def test_vectors_are_saved_once_and_search_the_same_after_reload(corpus_copy, tmp_path, kind):
     emb = HashEmbedder()
     idx = tmp_path / "index"
@@ -89,7 +89,7 @@ def test_vectors_are_saved_once_and_search_the_same_after_reload(corpus_copy, tm
     after = vectors.search(st.sentence_index, q, 20), vectors.search(st.chunk_index, q, 20)
     for (s0, i0), (s1, i1) in zip(before, after, strict=True):
         assert np.array_equal(i0, i1) and np.allclose(s0, s1)
-    tol = 1e-6 if kind in ("flat", "hnsw") else 0.02  # the quantised kinds keep approximate vectors
+    tol = 1e-6 if kind in ("flat", "hnsw", "ivf") else 0.02  # the quantised kinds keep approximate vectors
     assert np.allclose(st.sentence_vectors, emb.embed([s.text for s in st.sentences]), atol=tol)
 
 
@@ -241,6 +241,25 @@ def test_indexing_again_with_nothing_changed_rebuilds_nothing_and_writes_only_th
     after = {p.name: p.stat().st_ino for p in _version(idx).iterdir()}
     assert r.embedded_files == [] and set(after) == set(before)
     assert sorted(n for n in after if after[n] != before[n]) == ["bm25.meta.json", "manifest.json"]  # the rest linked
+    st = load(idx, emb.fingerprint)
+    assert _top_article(st, emb, "brass bell from the wreck of the ferry Ostrava") == "zz_ferry.txt"
+    assert np.allclose(st.sentence_vectors, emb.embed([s.text for s in st.sentences]), atol=1e-6)
+
+
+def test_ivf_searching_every_cell_is_exact_search_and_takes_appended_articles(corpus_copy, tmp_path):
+    emb = HashEmbedder()
+    idx = tmp_path / "index"
+    st = build(corpus_copy, idx, emb, index_kind="ivf").store
+    q = emb.embed(["How many attackers came in a white vehicle?", "Who claimed the attack?", "the police office"])
+    index = vectors.parts_of(st.sentence_index)[0]
+    assert vectors.kind_of(index) == "ivf" and index.nprobe == min(vectors.IVF_NPROBE, index.nlist)
+    index.nprobe = index.nlist
+    exact = vectors.build(np.array(st.sentence_vectors), "flat")
+    got, want = vectors.search(index, q, 10), vectors.search(exact, q, 10)
+    assert np.allclose(got[0], want[0], atol=1e-6)
+    (corpus_copy / "zz_ferry.txt").write_text(NEW, encoding="utf-8")
+    r = build(corpus_copy, idx, emb, index_kind="ivf")
+    assert r.embedded_files == ["zz_ferry.txt"] and vectors.kind_of(r.store.sentence_index) == "ivf"
     st = load(idx, emb.fingerprint)
     assert _top_article(st, emb, "brass bell from the wreck of the ferry Ostrava") == "zz_ferry.txt"
     assert np.allclose(st.sentence_vectors, emb.embed([s.text for s in st.sentences]), atol=1e-6)
