@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from array import array
 from collections.abc import Iterable, Sequence
@@ -225,10 +224,12 @@ class BM25:
     def save(self, folder: Path) -> None:
         """Write the `bm25.*` files into `folder` (a version folder being written). A segment
         already saved elsewhere (a previous version's, immutable) is hard-linked, not copied."""
+        from index.layout import link
+
         folder = Path(folder)
         for i, seg in enumerate(self.segments):
-            names = [f"{PREFIX}{i}.{a}.npy" for a in _ARRAYS] + [f"{PREFIX}{i}.words.json"]
-            if seg.source is not None and all((seg.source / name).exists() for name in names) and _link_all(seg.source, folder, names):
+            names = tuple(f"{PREFIX}{i}.{a}.npy" for a in _ARRAYS) + (f"{PREFIX}{i}.words.json",)
+            if seg.source is not None and all((seg.source / name).exists() for name in names) and link(seg.source, names, folder, names):
                 continue
             for a in _ARRAYS:
                 np.save(folder / f"{PREFIX}{i}.{a}.npy", getattr(seg, a))
@@ -302,17 +303,3 @@ class BM25:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
-
-
-def _link_all(source: Path, folder: Path, names: list[str]) -> bool:
-    """Hard-link `names` from `source` into `folder`; False (nothing left behind) where links fail."""
-    done = []
-    try:
-        for name in names:
-            os.link(source / name, folder / name)
-            done.append(name)
-    except OSError:
-        for name in done:
-            (folder / name).unlink(missing_ok=True)
-        return False
-    return True

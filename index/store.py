@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index import vectors, versions
+from index import layout, vectors, versions
 from index.backend import Backend, LocalBackend
 from index.chunking import SPLITTER_VERSION, make_chunks, split
 from index.embedding import Embedder
@@ -306,7 +306,7 @@ def _load_version(
         n_segments = len(manifest["segments"]) if isinstance(manifest.get("segments"), list) else 1
         articles, spans = [], {"sentences": [], "chunks": []}
         for i in range(n_segments):  # the articles and spans in segments, concatenated (rows go on across them)
-            a_name, s_name = _segment_files(i)
+            a_name, s_name = layout.segment_files(i)
             articles += [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((root / a_name).read_text())]
             part = json.loads((root / s_name).read_text())
             spans["sentences"] += part["sentences"]
@@ -324,7 +324,7 @@ def _load_version(
                 Chunk(id=f"{aid}@{first}", article_id=aid, sentence_ids=tuple(s.id for s in window), start=s0, end=s1, text=a.text[s0:s1])
             )
         # The vectors are read from the indexes only (an older version's .npy copies are ignored).
-        si, ci = (_load_vectors(root, what, manifest, mmap) for what in ("sentences", "chunks"))
+        si, ci = (layout.load_vectors(root, what, manifest, mmap) for what in ("sentences", "chunks"))
     except RagError as e:
         if str(e).startswith("the index is unreadable"):
             raise RagError(f"index at {index_dir} is unreadable{str(e).removeprefix('the index is unreadable')}") from None
@@ -334,13 +334,6 @@ def _load_version(
     if si.ntotal != len(sentences) or ci.ntotal != len(chunks):
         raise RagError(f"index at {index_dir} is inconsistent (vector counts differ): run `rag index` to rebuild")
     return Store(manifest, articles, sentences, chunks, None, None, si, ci, version=root.name, folder=root, mapped=mmap)
-
-
-def _load_vectors(root: Path, what: str, manifest: dict[str, Any], mmap: bool):
-    """The vector index of `what`, in its parts (`vector_parts` in the manifest; one when absent)."""
-    n = int((manifest.get("vector_parts") or {}).get(what, 1))
-    parts = [vectors.load(root / _vector_file(what, i), mmap=mmap) for i in range(n)]
-    return parts[0] if n == 1 else vectors.Parts(parts)
 
 
 def _previous(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> tuple[Store | None, str]:
@@ -605,9 +598,9 @@ def _build(
         for what, index in (("sentences", prev.sentence_index), ("chunks", prev.chunk_index)):
             for i, part in enumerate(vectors.parts_of(index)):
                 if id(part) in unchanged:
-                    linkable[id(part)] = prev.folder / _vector_file(what, i)
+                    linkable[id(part)] = prev.folder / layout.vector_file(what, i)
     t = time.perf_counter()
-    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, parts, segments, files_out, si, ci, bm25, linkable))
+    final = versions.publish(index_dir, lambda folder: layout.write(folder, manifest, parts, segments, files_out, si, ci, bm25, linkable))
     report.write_seconds = time.perf_counter() - t
     versions.prune(index_dir, keep=[replaced] if replaced else [])
     if milvus is not None:
@@ -728,15 +721,10 @@ def _appends(prev: Store, parts: list[_Part]) -> int | None:
     return m if (s, c) == (len(prev.sentences), len(prev.chunks)) else None
 
 
-MAX_SEGMENTS = 32  # article/span files of a version; an append past this many rewrites them as one
-
-Layout = list[tuple[int, int, int, Path | None]]  # per segment: articles, sentences, chunks, the folder holding its files (None: to write)
-
-
-def _segments(prev: Store | None, parts: list[_Part], kept: int | None) -> Layout:
+def _segments(prev: Store | None, parts: list[_Part], kept: int | None) -> layout.Layout:
     """The new version's segments of articles and spans: the previous version's (their files
     hard-linked, never rewritten) and one for the appended articles; one in all otherwise."""
-    whole: Layout = [(len(parts), sum(len(p.sentences) for p in parts), sum(len(p.chunks) for p in parts), None)]
+    whole: layout.Layout = [(len(parts), sum(len(p.sentences) for p in parts), sum(len(p.chunks) for p in parts), None)]
     if prev is None or kept is None or prev.folder is None:
         return whole
     old = prev.manifest.get("segments")
@@ -744,7 +732,7 @@ def _segments(prev: Store | None, parts: list[_Part], kept: int | None) -> Layou
         old if isinstance(old, list) else [{"articles": len(prev.articles), "sentences": len(prev.sentences), "chunks": len(prev.chunks)}]
     )
     try:
-        out: Layout = [(int(c["articles"]), int(c["sentences"]), int(c["chunks"]), prev.folder) for c in counts]
+        out: layout.Layout = [(int(c["articles"]), int(c["sentences"]), int(c["chunks"]), prev.folder) for c in counts]
     except (KeyError, TypeError, ValueError):
         return whole
     if sum(x[0] for x in out) != kept:
@@ -752,96 +740,4 @@ def _segments(prev: Store | None, parts: list[_Part], kept: int | None) -> Layou
     new = parts[kept:]
     if new:
         out.append((len(new), sum(len(p.sentences) for p in new), sum(len(p.chunks) for p in new), None))
-    return out if len(out) <= MAX_SEGMENTS else whole
-
-
-def _vector_file(what: str, i: int) -> str:
-    """The file of vector part `i` of "sentences" or "chunks" (the main index: `sentences.faiss`)."""
-    return f"{what}.faiss" if i == 0 else f"{what}.{i}.faiss"
-
-
-def _segment_files(i: int) -> tuple[str, str]:
-    """The articles and spans files of segment `i` (the first one's names are those of an index
-    written before segments, which is one segment)."""
-    return ("articles.json", "spans.json") if i == 0 else (f"articles.{i}.json", f"spans.{i}.json")
-
-
-def _write(
-    folder: Path,
-    manifest: dict[str, Any],
-    parts: list[_Part],
-    segments: Layout,
-    files: dict[str, dict[str, Any]],
-    si,
-    ci,
-    bm25: BM25,
-    linkable: dict[int, Path] | None = None,
-) -> None:
-    """The files of one version; manifest.json last (it marks the version complete). A segment
-    or vector part of the previous version is hard-linked from its folder (`linkable`: a vector
-    part's id -> its file there); those files are never written again."""
-    a0 = 0
-    for i, (n_articles, _, _, source) in enumerate(segments):
-        names = _segment_files(i)
-        if source is not None:
-            if _link(source, names, folder, names):
-                a0 += n_articles
-                continue
-        seg = parts[a0 : a0 + n_articles]
-        a0 += n_articles
-        _write_segment(folder, names, seg, files)
-    for what, index in (("sentences", si), ("chunks", ci)):
-        for i, part in enumerate(vectors.parts_of(index)):
-            source = (linkable or {}).get(id(part))
-            name = _vector_file(what, i)
-            if source is None or not _link(source.parent, (source.name,), folder, (name,)):
-                vectors.save(part, folder / name)
-    bm25.save(folder)
-    (folder / "manifest.json").write_text(json.dumps(manifest))  # compact: the indented encoder is pure Python (0.4 s at 100k files)
-
-
-def _link(source: Path, old: tuple[str, ...], folder: Path, new: tuple[str, ...]) -> bool:
-    """Hard-link `source/old[i]` as `folder/new[i]`; False (nothing left) where that fails."""
-    done: list[Path] = []
-    try:
-        for a, b in zip(old, new, strict=True):
-            os.link(source / a, folder / b)
-            done.append(folder / b)
-    except OSError:
-        for p in done:
-            p.unlink(missing_ok=True)
-        return False
-    return True
-
-
-def _write_segment(folder: Path, names: tuple[str, str], parts: list[_Part], files: dict[str, dict[str, Any]]) -> None:
-    """One segment's articles and sentence and chunk spans (JSON)."""
-    (folder / names[0]).write_text(
-        json.dumps(
-            [
-                {
-                    "id": p.article.id,
-                    "title": p.article.title,
-                    "date": p.article.date,
-                    "path": p.article.path,
-                    "sha256": files[p.article.id]["sha256"],
-                    "text": p.article.text,
-                    "meta": p.article.meta,
-                }
-                for p in parts
-            ],
-            ensure_ascii=False,
-        )
-    )
-    (folder / names[1]).write_text(
-        json.dumps(
-            {
-                "sentences": [[s.article_id, s.n, s.start, s.end] for p in parts for s in p.sentences],
-                "chunks": [
-                    [c.article_id, int(c.sentence_ids[0].rsplit("#", 1)[1]), int(c.sentence_ids[-1].rsplit("#", 1)[1])]
-                    for p in parts
-                    for c in p.chunks
-                ],
-            }
-        )
-    )
+    return out if len(out) <= layout.MAX_SEGMENTS else whole
