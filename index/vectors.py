@@ -1,4 +1,4 @@
-"""FAISS vector indexes: exact (flat) for small collections, HNSW or IVF for large ones.
+"""FAISS vector indexes: exact (flat) for small collections, IVF (or HNSW, asked for) for large ones.
 
 Inner product on unit vectors is cosine similarity. The choice is made by size and
 recorded in the manifest; `make bench` measures where the switch pays off.
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-HNSW_THRESHOLD = 50_000  # flat search: 1 ms at 10k, 15 ms at 100k on 2 cores; HNSW 0.3 ms with recall@10 1.0 at 100k (see bench)
+HNSW_THRESHOLD = 50_000  # from this size `auto` is approximate (IVF): flat search 1 ms at 10k, 15 ms at 100k on 2 cores (see bench)
 # HNSW graph degree and search widths. A news archive repeats sentences with only the facts
 # changed: dense clumps of near-duplicates that a sparse graph links poorly. On evals/million.py's
 # archive at 98k sentences, M=32/efConstruction=80/efSearch=96 found 0.58 of the exact top 10
@@ -37,7 +37,8 @@ HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 64, 160, 512
 # 96k archive HNSW found none of the exact top 10 for 7 of 120 questions at any efSearch (up to
 # 4096: a clump of near-duplicates its graph does not reach), recall@10 0.93; IVF with 4*sqrt(n)
 # cells, nprobe 32, 0.97 in 0.47 ms (nprobe 64: 0.99, 0.95 ms), built in 16 s instead of ~75 s.
-IVF_CELLS_PER_SQRT, IVF_NPROBE, IVF_TRAIN_PER_CELL = 4, 32, 64
+# So `auto` chooses IVF for large collections; the HNSW kinds stay available.
+IVF_CELLS_PER_SQRT, IVF_NPROBE, IVF_TRAIN_PER_CELL, IVF_TRAIN_ITERATIONS = 4, 32, 64, 10
 KINDS = ("flat", "hnsw", "hnsw_fp16", "hnsw_sq8", "ivf")
 SINGLE_THREAD_QUERIES = 4  # up to this many queries at once are searched on one thread (see `search`)
 MAX_PARTS = 16  # the main index and up to 15 appended flat parts
@@ -49,10 +50,10 @@ def choose(kind: str, n: int) -> str:
     """The concrete kind `build` makes for `n` vectors when asked for `kind` (`auto` goes by size).
 
     >>> choose("auto", 10), choose("auto", 100_000), choose("hnsw_sq8", 10)
-    ('flat', 'hnsw', 'hnsw_sq8')
+    ('flat', 'ivf', 'hnsw_sq8')
     """
     if kind == "auto":
-        return "hnsw" if n >= HNSW_THRESHOLD else "flat"
+        return "ivf" if n >= HNSW_THRESHOLD else "flat"
     if kind not in KINDS:
         raise ValueError(f"unknown index kind {kind!r}")
     return kind
@@ -141,6 +142,7 @@ def _ivf(vectors: np.ndarray):
         rows = np.random.default_rng(0).choice(n, IVF_TRAIN_PER_CELL * nlist, replace=False)
         sample = vectors[np.sort(rows)]
     index.cp.max_points_per_centroid = max(IVF_TRAIN_PER_CELL, 1)
+    index.cp.niter = IVF_TRAIN_ITERATIONS
     index.train(sample if len(sample) else np.zeros((1, dim), np.float32))
     index.nprobe = min(IVF_NPROBE, nlist)  # saved in the index
     index.make_direct_map()  # `vectors_of` reads the vectors back by id
