@@ -380,7 +380,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
                     row.get("auto_p50_ms"),
                     limit,
                     "ms",
-                    why=f"{auto} chosen below/above HNSW_THRESHOLD; flat p50 {row.get('flat_p50_ms')} ms, hnsw p50 {row.get('hnsw_p50_ms')} ms",
+                    why=f"{auto} chosen below/above HNSW_THRESHOLD; flat p50 {row.get('flat_p50_ms')} ms, ivf p50 {row.get('ivf_p50_ms')} ms, hnsw p50 {row.get('hnsw_p50_ms')} ms",
                 )
             )
             if row["n"] == 1_000_000:

@@ -166,7 +166,7 @@ def bench_size(corpus: Path, n: int, n_queries: int = 50, cold_runs: int = 3, hy
         t = time.perf_counter()
         bm = BM25.build(texts)
         row["build_s"] = round(time.perf_counter() - t, 2)
-        row["vocabulary"] = len(bm._r.vocab_dict)
+        row["vocabulary"] = len(bm.vocab)
         t = time.perf_counter()
         bm.save(folder)
         row["save_s"] = round(time.perf_counter() - t, 2)

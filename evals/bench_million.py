@@ -11,8 +11,11 @@ process, so peak RSS is that step's own:
 - build: `index.store.build` over the folder from scratch (reading, splitting, vector indexes,
   BM25, writing); the vectors are composed, so the time leaves out embedding, reported apart as
   the packaged embedder's measured rate would need it;
-- add: one new article (a file sorting last) added by a second `build`, end to end, and the
-  part of it that adds its vectors to the HNSW index;
+- add: one new article (a file sorting last) added by a second `build`, end to end, the part
+  of it that adds its vectors, and its split (`add_split_s`): vectors (embedding, the vector
+  indexes), BM25 (a new segment), write (the version folder, published), other (reading the
+  previous version, scanning the folder); then one more added to the store the first add
+  returned, as the chat's upload does (`add_article_to_loaded_s`, no version read);
 - serve: `index.store.load` (vectors memory-mapped), the first `retrieve()` (cold; the files are
   in the page cache, just written), then p50/p95 of `retrieve()` (warm), the query embedding
   left out (it is the same at any size); recall@10 of the sentence index against exact search
@@ -81,26 +84,43 @@ class _Capture(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+def _split(r: Any, total: float) -> dict[str, float]:
+    split = {"vectors": r.vectors_seconds, "bm25": r.bm25_seconds, "write": r.write_seconds}
+    split["other"] = total - sum(split.values())  # reading the previous version, scanning the folder, the new Store
+    return {k: round(v, 2) for k, v in split.items()}
+
+
 def step_add(corpus: str, index: str, kind: str) -> dict[str, Any]:
+    """Two adds of one article: as `rag index` does it (a new process reads the live version),
+    then as the chat's upload does (the store it serves is the previous version, not read again)."""
     from evals.million import articles
     from index.store import build
 
     emb = _composed(index)
     folder = Path(corpus)
-    name = f"{len(list(folder.iterdir())):07d}.txt"  # sorts after every generated file
-    (folder / name).write_text("\n".join(articles(10, seed=99)[0][1]) + "\n", encoding="utf-8")
+    n_files = len(list(folder.iterdir()))
+    (folder / f"{n_files:07d}.txt").write_text("\n".join(articles(10, seed=99)[0][1]) + "\n", encoding="utf-8")  # sorts last
     cap = _Capture()
     logging.getLogger("index.store").addHandler(cap)
     logging.getLogger("index.store").setLevel(logging.INFO)
     t = time.perf_counter()
     r = build(folder, Path(index), emb, index_kind=kind)
     total = time.perf_counter() - t
-    added = next((float(m.group(1)) for line in cap.lines if (m := re.search(r"index in ([\d.]+) s", line))), None)
+    how = next(
+        (m.groups() for line in cap.lines if (m := re.search(r"(as a flat part|to the previous \w+ index) in ([\d.]+) s", line))), None
+    )
+    (folder / f"{n_files + 1:07d}.txt").write_text("\n".join(articles(10, seed=98)[0][1]) + "\n", encoding="utf-8")
+    t = time.perf_counter()
+    r2 = build(folder, Path(index), emb, index_kind=kind, previous=r.store)
+    total2 = time.perf_counter() - t
     return {
         "add_article_s": round(total, 2),
-        "add_vectors_s": added,
-        "embedded_files": r.embedded_files,
-        "hnsw_extended": added is not None,
+        "add_vectors_s": float(how[1]) if how else None,
+        "add_split_s": _split(r, total),
+        "vectors_added": how[0] if how else "rebuilt",
+        "add_article_to_loaded_s": round(total2, 2),
+        "add_to_loaded_split_s": _split(r2, total2),
+        "embedded_files": r.embedded_files + r2.embedded_files,
         "peak_rss_gib": _rss()["VmHWM"],
     }
 
@@ -121,7 +141,14 @@ class _Lookup:
 
     def __init__(self, real: Any, texts: list[str]):
         self.name, self.fingerprint, self.dim = real.name, real.fingerprint, real.dim
+        self._real = real
         self._v = dict(zip(texts, real.embed(texts), strict=True))
+
+    def extend(self, texts: list[str]) -> None:
+        """Embed more texts beforehand (the questions' focus texts, which depend on the index)."""
+        todo = sorted(set(texts) - set(self._v))
+        if todo:
+            self._v.update(zip(todo, self._real.embed(todo), strict=True))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return np.stack([self._v[t] for t in texts])
@@ -157,6 +184,7 @@ def step_serve(index: str) -> dict[str, Any]:
     from index import vectors
     from index.embedding import MiniLMEmbedder
     from index.store import load
+    from rag.focus import focus_query
     from rag.retrieve import retrieve
 
     qs = _queries()
@@ -164,6 +192,7 @@ def step_serve(index: str) -> dict[str, Any]:
     t = time.perf_counter()
     st = load(Path(index), emb.fingerprint)
     load_s = time.perf_counter() - t
+    emb.extend([f for q in qs if (f := focus_query(q, st.bm25.share))])  # retrieval embeds a question's focus too
     t = time.perf_counter()
     retrieve(st, emb, qs[0])
     first_ms = (time.perf_counter() - t) * 1000
@@ -188,6 +217,16 @@ def step_serve(index: str) -> dict[str, Any]:
             ms = (time.perf_counter() - t) * 1000 / len(qv)
             sweep[ef] = {"recall@10": round(tied_recall(found, exact_scores), 4), "ms_per_query": round(ms, 2)}
         st.sentence_index.hnsw.efSearch = stored
+    main = vectors.parts_of(st.sentence_index)[0]
+    if vectors.kind_of(main) == "ivf":  # likewise, cells searched
+        stored = main.nprobe
+        for nprobe in (16, 32, 64, 128):
+            main.nprobe = nprobe
+            t = time.perf_counter()
+            found, _ = vectors.search(st.sentence_index, qv, 10)
+            ms = (time.perf_counter() - t) * 1000 / len(qv)
+            sweep[f"nprobe {nprobe}"] = {"recall@10": round(tied_recall(found, exact_scores), 4), "ms_per_query": round(ms, 2)}
+        main.nprobe = stored
     return {
         "sentences": len(st.sentences),
         "index_kind": vectors.kind_of(st.sentence_index),
@@ -241,15 +280,20 @@ def bench_million(n_sentences: int = 1_000_000, kind: str = "auto") -> dict[str,
     return out
 
 
+def _split_md(split: dict[str, Any]) -> str:
+    split = split or {}
+    return " / ".join(str(split.get(k)) for k in ("vectors", "bm25", "write", "other"))
+
+
 def markdown(r: dict[str, Any]) -> list[str]:
     b, s, a = r.get("build", {}), r.get("serve", {}), r.get("add", {})
     return [
         "",
         f"## The embedded index at {b.get('sentences', 0):,} sentences ({b.get('articles', 0):,} articles, {b.get('chunks', 0):,} windows)",
         "",
-        "| build s | build peak RSS GiB | add 1 article s (vectors s) | load s | cold first retrieve ms | warm p50 / p95 ms | recall@10 vs exact | RSS loaded GiB (anon / file) | index MB |",
+        "| build s | build peak RSS GiB | add 1 article s (vectors / BM25 / write / other s) | load s | cold first retrieve ms | warm p50 / p95 ms | recall@10 vs exact | RSS loaded GiB (anon / file) | index MB |",
         "|---|---|---|---|---|---|---|---|---|",
-        f"| {b.get('build_s')} | {b.get('peak_rss_gib')} | {a.get('add_article_s')} ({a.get('add_vectors_s')}) | {s.get('load_s')} | "
+        f"| {b.get('build_s')} | {b.get('peak_rss_gib')} | {a.get('add_article_s')} ({_split_md(a.get('add_split_s'))}); to a loaded store {a.get('add_article_to_loaded_s')} ({_split_md(a.get('add_to_loaded_split_s'))}) | {s.get('load_s')} | "
         f"{s.get('cold_first_retrieve_ms')} | {s.get('warm_p50_ms')} / {s.get('warm_p95_ms')} | {s.get('recall@10_vs_exact')} | "
         f"{s.get('rss_loaded_gib')} ({s.get('rss_anon_gib')} / {s.get('rss_file_gib')}) | {r.get('index_mb')} |",
         "",

@@ -81,7 +81,7 @@ def bench_size(n: int, n_queries: int = 200, hnsw_budget_s: float | None = None,
     from evals.metrics import percentile
     from index import vectors
 
-    row: dict[str, Any] = {"n": n, "auto_kind": "hnsw" if n >= vectors.HNSW_THRESHOLD else "flat"}
+    row: dict[str, Any] = {"n": n, "auto_kind": vectors.choose("auto", n)}
     need = n * DIM * 4 * 2.3  # vectors + one index + slack
     avail = mem_available_bytes()
     if avail is not None and need > avail * 0.7:
@@ -101,6 +101,14 @@ def bench_size(n: int, n_queries: int = 200, hnsw_budget_s: float | None = None,
         row["flat_save_s"], row["flat_load_s"], row["flat_bytes"] = (round(v, 3) for v in _save_load(flat, Path(tmp), "flat"))
         del flat
         gc.collect()
+        t = time.perf_counter()
+        ivf = vectors.build(x, "ivf")
+        row["ivf_build_s"] = round(time.perf_counter() - t, 2)
+        lat, approx = _latencies_ms(ivf, queries)
+        row["ivf_p50_ms"], row["ivf_p95_ms"] = round(percentile(lat, 50), 3), round(percentile(lat, 95), 3)
+        row["ivf_recall@10"] = round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approx, strict=True)])), 4)
+        del ivf
+        gc.collect()
         if hnsw_budget_s is not None and predicted_hnsw_s is not None and predicted_hnsw_s > hnsw_budget_s:
             row["hnsw_skipped"] = f"predicted build {predicted_hnsw_s:.0f} s exceeds the {hnsw_budget_s:.0f} s budget"
             return row
@@ -117,7 +125,7 @@ def bench_size(n: int, n_queries: int = 200, hnsw_budget_s: float | None = None,
     gc.collect()
     auto = row["auto_kind"]
     row["auto_p50_ms"], row["auto_p95_ms"] = row.get(f"{auto}_p50_ms"), row.get(f"{auto}_p95_ms")
-    row["auto_recall@10"] = row.get("hnsw_recall@10") if auto == "hnsw" else 1.0
+    row["auto_recall@10"] = row.get(f"{auto}_recall@10") if auto != "flat" else 1.0
     return row
 
 

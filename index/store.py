@@ -3,12 +3,13 @@
 Layout (`<data>/index` is a symlink to one complete version folder, see `index/versions.py`):
 
     index -> index-versions/20260101T120000-4242-17/
-             manifest.json   corpus folder, embedder, splitter, one record per file, versions
-             articles.json   id, title, date, path, sha256, text, meta
-             spans.json      sentence and chunk spans
-             sentences.faiss the sentence vectors, in their FAISS index (the only copy)
-             chunks.faiss    the chunk vectors, likewise
-             bm25.*          the sentences' BM25 index (bm25s files, memory-mapped on load)
+             manifest.json      corpus folder, embedder, splitter, one record per file, segments, versions
+             articles.json      id, title, date, path, sha256, text, meta (segment 0; articles.1.json, ...)
+             spans.json         sentence and chunk spans (segment 0; spans.1.json, ...)
+             sentences.faiss    the sentence vectors, in their FAISS index (the only copy; parts
+                                appended later: sentences.1.faiss, ...)
+             chunks.faiss       the chunk vectors, likewise
+             bm25.*             the sentences' BM25 index, in segments (index/lexical.py)
 
 A build writes a new version folder and then swaps the symlink atomically, so a crash never
 leaves a half-written index in use; builds hold a cross-process lock. The index remembers its
@@ -19,12 +20,22 @@ rows) lets an unchanged file be reused without reading it; a changed file is rea
 hashed, and its vectors are reused when its content is the same. Files that are gone are
 not in the new version, and the report lists them.
 
+Appending costs what is appended. When a build only adds articles after all the unchanged ones
+(new files sorting last, as date-named archives do), the new version is the previous one plus
+one segment: the new articles and spans in their own files, their BM25 postings in a new BM25
+segment, their vectors in a small flat part searched beside the main vector index
+(`vectors.Parts`). Every file of the previous version is hard-linked into the new one, never
+written again (a file, once in a published version, is immutable: a crash mid-build leaves the
+previous version as it was). Only the manifest and the new files are written. Past
+`MAX_SEGMENTS` segments, or the vector parts' limits (index/vectors.py), the build writes them
+as one again. Any other change (a removed, changed or earlier-sorting file) rebuilds the vector
+and BM25 indexes from the reused vectors, which is always correct. Either way the rows, the
+articles and the BM25 scores are those of a build from scratch; dense search over parts merges
+exact scores (tests/test_store.py, tests/test_million.py, tests/test_lexical.py).
+
 Vectors are kept once, inside the FAISS indexes (older versions also wrote `sentences.npy` and
 `chunks.npy`; they still load, the `.npy` files are ignored), and a loaded index memory-maps
-them. When a build only adds articles after all the unchanged ones (new files sorting last, as
-date-named archives do), their vectors are added to the previous HNSW index instead of
-rebuilding it; any other change (a removed, changed or earlier-sorting file) rebuilds the
-vector indexes from the reused vectors, which is always correct.
+them. An index written before segments is one segment and loads as before.
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index import vectors, versions
+from index import layout, vectors, versions
 from index.backend import Backend, LocalBackend
 from index.chunking import SPLITTER_VERSION, make_chunks, split
 from index.embedding import Embedder
@@ -69,6 +80,9 @@ class BuildReport:
     removed_files: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+    vectors_seconds: float = 0.0  # of `seconds`: embedding and the vector indexes
+    bm25_seconds: float = 0.0  # the BM25 index (a new segment, or all of it)
+    write_seconds: float = 0.0  # writing the version folder and publishing it
     path: str = ""
     corpus: str = ""
     note: str = ""  # e.g. why the previous index could not be reused
@@ -145,8 +159,8 @@ class Store:
         return self._vectors("chunks", self.chunk_index)
 
     def _vectors(self, name: str, index) -> np.ndarray:
-        if vectors.kind_of(index) in ("flat", "hnsw"):
-            return vectors.vectors_of(index)
+        if vectors.kind_of(index) in ("flat", "hnsw") and not isinstance(index, vectors.Parts):
+            return vectors.vectors_of(index)  # a view, no copy
         n, cached = self._decoded.get(name, (-1, None))
         if n != index.ntotal or cached is None:  # quantised: decoded once per size, not per access
             cached = vectors.vectors_of(index)
@@ -289,9 +303,15 @@ def _load_version(
     try:
         manifest = json.loads((root / "manifest.json").read_text())
         check_manifest(manifest, embedder_fingerprint, chunk_size, chunk_overlap)
-        articles = [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((root / "articles.json").read_text())]
+        n_segments = len(manifest["segments"]) if isinstance(manifest.get("segments"), list) else 1
+        articles, spans = [], {"sentences": [], "chunks": []}
+        for i in range(n_segments):  # the articles and spans in segments, concatenated (rows go on across them)
+            a_name, s_name = layout.segment_files(i)
+            articles += [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((root / a_name).read_text())]
+            part = json.loads((root / s_name).read_text())
+            spans["sentences"] += part["sentences"]
+            spans["chunks"] += part["chunks"]
         by_id = {a.id: a for a in articles}
-        spans = json.loads((root / "spans.json").read_text())
         sentences = [
             Sentence(id=f"{aid}#{n}", article_id=aid, n=n, start=s, end=e, text=by_id[aid].text[s:e]) for aid, n, s, e in spans["sentences"]
         ]
@@ -304,8 +324,7 @@ def _load_version(
                 Chunk(id=f"{aid}@{first}", article_id=aid, sentence_ids=tuple(s.id for s in window), start=s0, end=s1, text=a.text[s0:s1])
             )
         # The vectors are read from the indexes only (an older version's .npy copies are ignored).
-        si = vectors.load(root / "sentences.faiss", mmap=mmap)
-        ci = vectors.load(root / "chunks.faiss", mmap=mmap)
+        si, ci = (layout.load_vectors(root, what, manifest, mmap) for what in ("sentences", "chunks"))
     except RagError as e:
         if str(e).startswith("the index is unreadable"):
             raise RagError(f"index at {index_dir} is unreadable{str(e).removeprefix('the index is unreadable')}") from None
@@ -320,7 +339,7 @@ def _load_version(
 def _previous(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> tuple[Store | None, str]:
     """The previous index to reuse, or None and why not (empty when there was none)."""
     try:
-        return load(index_dir, embedder.fingerprint, chunk_size, chunk_overlap, mmap=False), ""
+        return load(index_dir, embedder.fingerprint, chunk_size, chunk_overlap, mmap=True), ""  # mapped: read only what is used
     except RagError as e:
         if not index_dir.exists():
             return None, ""
@@ -350,9 +369,14 @@ class _Part:
     record: dict[str, Any]
     sentences: list[Sentence]
     chunks: list[Chunk]
-    sv: np.ndarray | None = None  # None: to embed
+    sv: np.ndarray | None = None  # None: to embed, unless `reuse` names its previous vectors
     cv: np.ndarray | None = None
     rows: tuple[int, int, int, int] | None = None  # its sentence and chunk rows in the previous version, when unchanged
+    reuse: tuple[Any, Any] | None = None  # its sentence and chunk rows (slices or lists) whose previous vectors are its own
+
+    def pending(self) -> bool:
+        """Whether its vectors are still to be made (embedded)."""
+        return self.sv is None and self.reuse is None
 
 
 MakeParts = Callable[[list[Path], dict[str, str], int, int], Iterable["_Part | Skipped"]]
@@ -476,7 +500,7 @@ def _build(
         if prev and rows:
             s0, s1, c0, c1 = rows
             ss, cs = prev.sentences[s0:s1], prev.chunks[c0:c1]
-            slots.append(_Part(prev.articles[path.name], rec, ss, cs, prev.sentence_vectors[s0:s1], prev.chunk_vectors[c0:c1], rows))
+            slots.append(_Part(prev.articles[path.name], rec, ss, cs, None, None, rows, (slice(s0, s1), slice(c0, c1))))
             report.reused_files.append(path.name)
         else:
             slots.append(path)
@@ -499,7 +523,7 @@ def _build(
                 chunk_row = {c.id: i for i, c in enumerate(prev.chunks)}  # once per build, not per article
             if all(c.id in chunk_row for c in cs):
                 s_rows, c_rows = [prev.sentence_row[s.id] for s in ss], [chunk_row[c.id] for c in cs]
-                part.sv, part.cv = prev.sentence_vectors[s_rows], prev.chunk_vectors[c_rows]
+                part.reuse = (s_rows, c_rows)
                 if ss and s_rows == list(range(s_rows[0], s_rows[0] + len(ss))) and c_rows == list(range(c_rows[0], c_rows[0] + len(cs))):
                     part.rows = (s_rows[0], s_rows[0] + len(ss), c_rows[0], c_rows[0] + len(cs))  # same rows as before
                 reused = True
@@ -511,7 +535,8 @@ def _build(
     report.removed_files = sorted(set(before if isinstance(before, dict) else ()) - {p.article.id for p in parts})
     report.corpus = str(corpus.resolve())
 
-    todo = [p for p in parts if p.sv is None]
+    t_vectors = time.perf_counter()
+    todo = [p for p in parts if p.pending()]
     if todo:
         new_s = _embed_all(embedder, [s.text for p in todo for s in p.sentences], "sentences")
         new_c = _embed_all(embedder, [c.text for p in todo for c in p.chunks], "chunks")
@@ -521,13 +546,16 @@ def _build(
             i, j = i + len(p.sentences), j + len(p.chunks)
     dim = embedder.dim
     grown = _grown(prev, prev is not previous, parts, index_kind, todo) if prev else None
+    unchanged: set[int] = set()  # the previous vector parts carried over as they were
     if grown:
-        si, ci = grown
+        si, ci, unchanged = grown
     else:
+        _take_previous_vectors(prev, parts)
         sv = np.concatenate([p.sv for p in parts if p.sv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
         cv = np.concatenate([p.cv for p in parts if p.cv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
         si, ci = vectors.build(sv, index_kind), vectors.build(cv, index_kind)
         del sv, cv
+    report.vectors_seconds = time.perf_counter() - t_vectors
 
     sentences: list[Sentence] = []
     chunks: list[Chunk] = []
@@ -538,15 +566,26 @@ def _build(
         sentences.extend(p.sentences)
         chunks.extend(p.chunks)
     articles = [p.article for p in parts]
-    bm25 = _bm25(sentences)
+    kept = _appends(prev, parts) if prev else None  # how many leading parts are the previous version, unchanged
+    t = time.perf_counter()
+    if prev is not None and kept is not None:
+        new_texts = [s.text for p in parts[kept:] for s in p.sentences]
+        bm25 = prev.bm25.extend(new_texts) if new_texts else prev.bm25
+        log.info("BM25: %d sentences added as a segment in %.2f s", len(new_texts), time.perf_counter() - t)
+    else:
+        bm25 = _bm25(sentences)
+    report.bm25_seconds = time.perf_counter() - t
+    segments = _segments(prev, parts, kept)
     manifest = {
         "format": FORMAT,
         "corpus": str(corpus.resolve()),
         "embedder": {"name": embedder.name, "fingerprint": embedder.fingerprint, "dim": dim},
         "splitter": _splitter(chunk_size, chunk_overlap),
         "index_kind": vectors.kind_of(si),
+        "vector_parts": {"sentences": len(vectors.parts_of(si)), "chunks": len(vectors.parts_of(ci))},
         "vectors": "in the .faiss indexes only",
         "files": files_out,
+        "segments": [{"articles": a, "sentences": n_s, "chunks": n_c} for a, n_s, n_c, _ in segments],
         "counts": {"articles": len(articles), "sentences": len(sentences), "chunks": len(chunks)},
         "versions": _versions(),
         "scanned_at_ns": scanned_at,
@@ -554,7 +593,15 @@ def _build(
     }
     replaced = index_dir.resolve() if index_dir.is_symlink() else None
     milvus = _milvus_write(vector_store, index_dir, manifest, sentences, si, chunks, ci)
-    final = versions.publish(index_dir, lambda folder: _write(folder, manifest, articles, files_out, sentences, chunks, si, ci, bm25))
+    linkable = {}  # id of a vector part kept unchanged -> its file in the previous version
+    if prev is not None and prev.folder is not None:
+        for what, index in (("sentences", prev.sentence_index), ("chunks", prev.chunk_index)):
+            for i, part in enumerate(vectors.parts_of(index)):
+                if id(part) in unchanged:
+                    linkable[id(part)] = prev.folder / layout.vector_file(what, i)
+    t = time.perf_counter()
+    final = versions.publish(index_dir, lambda folder: layout.write(folder, manifest, parts, segments, files_out, si, ci, bm25, linkable))
+    report.write_seconds = time.perf_counter() - t
     versions.prune(index_dir, keep=[replaced] if replaced else [])
     if milvus is not None:
         milvus.prune(vector_store, index_dir, versions.versions_dir(index_dir))
@@ -578,16 +625,20 @@ def _milvus_write(vector_store: str, index_dir: Path, manifest: dict[str, Any], 
     return milvus
 
 
-def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: list[_Part]) -> tuple[Any, Any] | None:
-    """The previous version's vector indexes with the new articles' vectors added, when this
+def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: list[_Part]) -> tuple[Any, Any, set[int]] | None:
+    """The previous version's vector indexes with the new articles' vectors after them, when this
     build only appends: every previous article unchanged, in its order, then only new ones.
-    HNSW takes `add` without a rebuild. Else None (the caller rebuilds from the reused vectors).
+    Else None (the caller rebuilds from the reused vectors). Also the ids of the previous parts
+    kept unchanged (their files are linked into the new version, not written again).
 
-    `owned`: `prev` was loaded by this build (unmapped, used by nobody else), so its indexes are
-    extended in place; otherwise (a chat's store, or mapped) fresh copies are read from disk.
+    The new vectors are one more flat part (`vectors.appended`), up to `vectors.MAX_PARTS` parts
+    and `vectors.MAX_APPENDED` appended vectors; past that they are all added to the main index
+    (HNSW takes `add` without a rebuild). `owned`: `prev` was loaded by this build, unmapped and
+    used by nobody else, so its main index may be extended in place; otherwise a fresh copy is
+    read from disk.
     """
     old = [p for p in parts if p.rows is not None]
-    if not todo or len(old) + len(todo) != len(parts) or not all(a is b for a, b in zip(parts, old, strict=False)):
+    if len(old) + len(todo) != len(parts) or not all(a is b for a, b in zip(parts, old, strict=False)):
         return None
     s = c = 0
     for p in old:
@@ -601,21 +652,52 @@ def _grown(prev: Store, owned: bool, parts: list[_Part], index_kind: str, todo: 
     kinds = (vectors.kind_of(prev.sentence_index), vectors.kind_of(prev.chunk_index))
     if kinds != (vectors.choose(index_kind, n_s), vectors.choose(index_kind, n_c)):
         return None  # the size crossed the flat/HNSW threshold, or another kind was asked for
+    s_parts, c_parts = vectors.parts_of(prev.sentence_index), vectors.parts_of(prev.chunk_index)
+    if not todo:  # nothing new: the previous indexes as they are
+        return prev.sentence_index, prev.chunk_index, {id(x) for x in s_parts + c_parts}
     t = time.perf_counter()
-    if owned and not prev.mapped:
+    new_s = np.concatenate([p.sv for p in todo if p.sv is not None] + [np.zeros((0, prev.sentence_index.d), np.float32)])
+    new_c = np.concatenate([p.cv for p in todo if p.cv is not None] + [np.zeros((0, prev.chunk_index.d), np.float32)])
+    if (
+        max(len(s_parts), len(c_parts)) < vectors.MAX_PARTS
+        and max(n_s - s_parts[0].ntotal, n_c - c_parts[0].ntotal) <= vectors.MAX_APPENDED
+        and prev.folder is not None
+    ):
+        # One more small flat part each: the previous parts are neither changed nor written again.
+        si = vectors.appended(prev.sentence_index, new_s) if len(new_s) else prev.sentence_index
+        ci = vectors.appended(prev.chunk_index, new_c) if len(new_c) else prev.chunk_index
+        log.info("appended %d sentence and %d chunk vectors as a flat part in %.2f s", n_s - s, n_c - c, time.perf_counter() - t)
+        return si, ci, {id(x) for x in s_parts + c_parts}
+    # Too many parts: every appended vector goes into the main index (HNSW takes `add`), written once.
+    if owned and not prev.mapped and len(s_parts) == len(c_parts) == 1:
         si, ci = prev.sentence_index, prev.chunk_index
     elif prev.folder is not None and (prev.folder / "sentences.faiss").exists():
         si, ci = vectors.load(prev.folder / "sentences.faiss"), vectors.load(prev.folder / "chunks.faiss")
     else:
         return None
-    if si.ntotal != s or ci.ntotal != c:
+    if si.ntotal != s_parts[0].ntotal or ci.ntotal != c_parts[0].ntotal:
         return None
-    vectors.add(si, np.concatenate([p.sv for p in todo if p.sv is not None]))
-    vectors.add(ci, np.concatenate([p.cv for p in todo if p.cv is not None]))
+    vectors.add(si, np.concatenate([vectors.vectors_of(x) for x in s_parts[1:]] + [new_s]))
+    vectors.add(ci, np.concatenate([vectors.vectors_of(x) for x in c_parts[1:]] + [new_c]))
     log.info(
-        "added %d sentence and %d chunk vectors to the previous %s index in %.2f s", n_s - s, n_c - c, kinds[0], time.perf_counter() - t
+        "added %d sentence and %d chunk vectors to the previous %s index in %.2f s",
+        n_s - s_parts[0].ntotal,
+        n_c - c_parts[0].ntotal,
+        kinds[0],
+        time.perf_counter() - t,
     )
-    return si, ci
+    return si, ci, set()
+
+
+def _take_previous_vectors(prev: Store | None, parts: list[_Part]) -> None:
+    """Fill in the vectors the parts reuse from `prev` (read from its indexes once, only when
+    the indexes are rebuilt: an append never reads them)."""
+    if prev is None or not any(p.reuse is not None and p.sv is None for p in parts):
+        return
+    sv, cv = prev.sentence_vectors, prev.chunk_vectors
+    for p in parts:
+        if p.reuse is not None and p.sv is None:
+            p.sv, p.cv = sv[p.reuse[0]], cv[p.reuse[1]]
 
 
 def _bm25(sentences: list[Sentence]) -> BM25:
@@ -628,46 +710,34 @@ def _bm25(sentences: list[Sentence]) -> BM25:
     return bm25
 
 
-def _write(
-    folder: Path,
-    manifest: dict[str, Any],
-    articles: Iterable[Article],
-    files: dict[str, dict[str, Any]],
-    sentences: list[Sentence],
-    chunks: list[Chunk],
-    si,
-    ci,
-    bm25: BM25,
-) -> None:
-    """The files of one version; manifest.json last (it marks the version complete)."""
-    (folder / "articles.json").write_text(
-        json.dumps(
-            [
-                {
-                    "id": a.id,
-                    "title": a.title,
-                    "date": a.date,
-                    "path": a.path,
-                    "sha256": files[a.id]["sha256"],
-                    "text": a.text,
-                    "meta": a.meta,
-                }
-                for a in articles
-            ],
-            ensure_ascii=False,
-        )
+def _appends(prev: Store, parts: list[_Part]) -> int | None:
+    """How many leading `parts` are the previous version's articles, unchanged and in their
+    rows, when they are all of it (the build only appends after them); else None."""
+    s = c = m = 0
+    for p in parts:
+        if p.rows is None or p.rows != (s, s + len(p.sentences), c, c + len(p.chunks)):
+            break
+        s, c, m = s + len(p.sentences), c + len(p.chunks), m + 1
+    return m if (s, c) == (len(prev.sentences), len(prev.chunks)) else None
+
+
+def _segments(prev: Store | None, parts: list[_Part], kept: int | None) -> layout.Layout:
+    """The new version's segments of articles and spans: the previous version's (their files
+    hard-linked, never rewritten) and one for the appended articles; one in all otherwise."""
+    whole: layout.Layout = [(len(parts), sum(len(p.sentences) for p in parts), sum(len(p.chunks) for p in parts), None)]
+    if prev is None or kept is None or prev.folder is None:
+        return whole
+    old = prev.manifest.get("segments")
+    counts = (
+        old if isinstance(old, list) else [{"articles": len(prev.articles), "sentences": len(prev.sentences), "chunks": len(prev.chunks)}]
     )
-    (folder / "spans.json").write_text(
-        json.dumps(
-            {
-                "sentences": [[s.article_id, s.n, s.start, s.end] for s in sentences],
-                "chunks": [
-                    [c.article_id, int(c.sentence_ids[0].rsplit("#", 1)[1]), int(c.sentence_ids[-1].rsplit("#", 1)[1])] for c in chunks
-                ],
-            }
-        )
-    )
-    vectors.save(si, folder / "sentences.faiss")
-    vectors.save(ci, folder / "chunks.faiss")
-    bm25.save(folder)
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    try:
+        out: layout.Layout = [(int(c["articles"]), int(c["sentences"]), int(c["chunks"]), prev.folder) for c in counts]
+    except (KeyError, TypeError, ValueError):
+        return whole
+    if sum(x[0] for x in out) != kept:
+        return whole
+    new = parts[kept:]
+    if new:
+        out.append((len(new), sum(len(p.sentences) for p in new), sum(len(p.chunks) for p in new), None))
+    return out if len(out) <= layout.MAX_SEGMENTS else whole

@@ -126,7 +126,7 @@ def test_the_bm25_is_saved_with_the_index_and_a_loaded_store_does_not_retokenise
     emb = HashEmbedder()
     idx = tmp_path / "data" / "index"
     build(corpus_copy, idx, emb)
-    assert (_version(idx) / "bm25.data.npy").exists() and BM25.saved_in(_version(idx))
+    assert (_version(idx) / "bm25.0.rows.npy").exists() and BM25.saved_in(_version(idx))
     calls = []
     real = lexical.tokens
     monkeypatch.setattr(lexical, "tokens", lambda text: calls.append(text) or real(text))
@@ -134,7 +134,7 @@ def test_the_bm25_is_saved_with_the_index_and_a_loaded_store_does_not_retokenise
     q = "How many attackers came in a white vehicle?"
     got = st_.bm25.search(q, 60)
     assert calls == [q]  # only the query was tokenised
-    assert isinstance(st_.bm25._r.scores["data"], np.memmap)
+    assert all(isinstance(seg.rows, np.memmap) for seg in st_.bm25.segments)
     want = _Reference([s.text for s in st_.sentences]).search(q, 60)
     assert got and [i for i, _ in got] == [i for i, _ in want]
     assert np.allclose([x for _, x in got], [x for _, x in want], atol=1e-4)
@@ -153,7 +153,7 @@ def test_an_index_saved_without_bm25_or_with_a_stale_one_still_answers(corpus_co
         assert load(idx, emb.fingerprint).bm25.search(q, 20) == want
     assert "other settings" in caplog.text
     (folder / "bm25.meta.json").write_text(meta)
-    (folder / "bm25.indptr.npy").write_bytes(b"\x93NUMPY garbage")
+    (folder / "bm25.0.indptr.npy").write_bytes(b"\x93NUMPY garbage")
     assert load(idx, emb.fingerprint).bm25.search(q, 20) == want
     for f in folder.glob("bm25.*"):  # an index written before BM25 was saved
         f.unlink()
@@ -187,3 +187,43 @@ def test_save_and_load_round_trip_of_tiny_indexes(tmp_path, n):
     assert bm.search("attack", 3) == BM25.build(texts).search("attack", 3)
     with pytest.raises(ValueError, match="other settings"):
         BM25.load(tmp_path, n + 1)
+
+
+# --- segments: an add tokenises only its sentences, and scores stay those of a build at once ---
+
+
+@pytest.mark.parametrize("max_segments", [16, 1])  # 1: every extend merges the segments into one
+def test_an_index_extended_in_segments_scores_bit_for_bit_as_one_built_at_once(tmp_path, monkeypatch, max_segments):
+    monkeypatch.setattr(lexical, "MAX_SEGMENTS", max_segments)
+    for n_set, (cases, corpus) in enumerate(_eval_sets()):
+        articles, _ = read_folder(corpus)
+        texts = [s.text for a in articles for s in split(a)]
+        a, b = len(texts) // 2, len(texts) * 3 // 4
+        once = BM25.build(texts)
+        grown = BM25.build(texts[:a]).extend(texts[a:b]).extend([]).extend(texts[b:])
+        assert len(grown.segments) == (4 if max_segments > 1 else 1)
+        folder = tmp_path / str(n_set)
+        folder.mkdir()
+        grown.save(folder)
+        for bm in (grown, BM25.load(folder, len(texts))):
+            assert bm.vocab == once.vocab
+            for q in _questions(cases):
+                assert np.array_equal(bm.scores(q), once.scores(q)), q  # the same floats, not only close ones
+                assert bm.search(q, 60) == once.search(q, 60)
+            assert bm.share("polic") == once.share("polic")
+
+
+def test_saving_an_extended_index_links_the_earlier_segments_and_leaves_them_unchanged(tmp_path):
+    texts = ["Police said the attack began at 7 pm.", "Three attackers were killed.", "The office reopened on Monday."]
+    first, second = tmp_path / "v1", tmp_path / "v2"
+    first.mkdir()
+    second.mkdir()
+    BM25.build(texts[:2]).save(first)
+    before = {p.name: p.read_bytes() for p in first.iterdir()}
+    BM25.load(first, 2).extend(texts[2:]).save(second)
+    assert {p.name: p.read_bytes() for p in first.iterdir()} == before
+    for name in before:
+        if name.startswith("bm25.0."):
+            assert (first / name).stat().st_ino == (second / name).stat().st_ino  # the same file, not a copy
+    assert not (first / "bm25.1.rows.npy").exists() and (second / "bm25.1.rows.npy").exists()
+    assert BM25.load(second, 3).search("office reopened", 3) == BM25.build(texts).search("office reopened", 3)

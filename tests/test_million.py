@@ -75,7 +75,7 @@ def _version(idx: Path) -> Path:
     return idx.resolve()
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_fp16", "hnsw_sq8"])
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_fp16", "hnsw_sq8", "ivf"])
 def test_vectors_are_saved_once_and_search_the_same_after_reload(corpus_copy, tmp_path, kind):
     emb = HashEmbedder()
     idx = tmp_path / "index"
@@ -89,7 +89,7 @@ def test_vectors_are_saved_once_and_search_the_same_after_reload(corpus_copy, tm
     after = vectors.search(st.sentence_index, q, 20), vectors.search(st.chunk_index, q, 20)
     for (s0, i0), (s1, i1) in zip(before, after, strict=True):
         assert np.array_equal(i0, i1) and np.allclose(s0, s1)
-    tol = 1e-6 if kind in ("flat", "hnsw") else 0.02  # the quantised kinds keep approximate vectors
+    tol = 1e-6 if kind in ("flat", "hnsw", "ivf") else 0.02  # the quantised kinds keep approximate vectors
     assert np.allclose(st.sentence_vectors, emb.embed([s.text for s in st.sentences]), atol=tol)
 
 
@@ -124,8 +124,12 @@ def _top_article(st, emb, text: str) -> str:
 
 
 def _no_rebuild(monkeypatch):
-    def refuse(*a, **k):
-        raise AssertionError("the vector index was rebuilt")
+    real = store_mod.vectors.build
+
+    def refuse(vecs, kind="auto"):
+        if len(vecs) > 10:  # an appended article's vectors may make a small flat part of their own
+            raise AssertionError("the vector index was rebuilt")
+        return real(vecs, kind)
 
     monkeypatch.setattr(store_mod.vectors, "build", refuse)
 
@@ -185,3 +189,77 @@ def test_a_removed_or_earlier_sorting_article_rebuilds_and_is_never_found(corpus
 def test_the_sizes_sorted_counts_are_stable():  # the archive's files sort in generation order
     names = [name for name, _ in articles(2000)]
     assert names == sorted(names) and Counter(len(n) for n in names) == {11: 200}
+
+
+def test_an_append_links_the_main_index_and_searches_a_flat_part_beside_it(corpus_copy, tmp_path):
+    emb = HashEmbedder()
+    idx = tmp_path / "index"
+    build(corpus_copy, idx, emb, index_kind="hnsw")
+    main = (_version(idx) / "sentences.faiss").stat().st_ino
+    (corpus_copy / "zz_ferry.txt").write_text(NEW, encoding="utf-8")
+    r = build(corpus_copy, idx, emb, index_kind="hnsw")
+    assert (_version(idx) / "sentences.faiss").stat().st_ino == main  # not read, changed or written again
+    st = load(idx, emb.fingerprint)
+    for store in (r.store, st):
+        assert [p.ntotal for p in vectors.parts_of(store.sentence_index)] == [len(store.sentences) - 2, 2]
+        assert vectors.kind_of(store.sentence_index) == "hnsw"
+    # The parts search as one index over all the vectors (the oracle: exact search over them all).
+    q = emb.embed(["brass bell from the wreck of the ferry Ostrava", "How many attackers came?", "police office"])
+    exact = vectors.build(np.array(st.sentence_vectors), "flat")
+    got, want = vectors.search(st.sentence_index, q, 8), vectors.search(exact, q, 8)
+    assert np.array_equal(got[1], want[1]) and np.allclose(got[0], want[0], atol=1e-6)
+    assert _top_article(st, emb, "brass bell from the wreck of the ferry Ostrava") == "zz_ferry.txt"
+
+
+def test_past_the_most_parts_the_appended_vectors_go_into_the_main_index(corpus_copy, tmp_path, monkeypatch):
+    monkeypatch.setattr(vectors, "MAX_PARTS", 3)
+    emb = HashEmbedder()
+    idx = tmp_path / "index"
+    build(corpus_copy, idx, emb, index_kind="hnsw")
+    n_parts = []
+    for i, word in enumerate(["bell", "anchor", "compass", "lantern"]):
+        (corpus_copy / f"zz_{i}.txt").write_text(f"Divers recovered a brass {word} from the wreck {i}.\n", encoding="utf-8")
+        st = build(corpus_copy, idx, emb, index_kind="hnsw").store
+        n_parts.append(len(vectors.parts_of(st.sentence_index)))
+        loaded = load(idx, emb.fingerprint)
+        assert len(vectors.parts_of(loaded.sentence_index)) == n_parts[-1]
+        assert np.allclose(loaded.sentence_vectors, emb.embed([s.text for s in loaded.sentences]), atol=1e-6)
+        assert _top_article(loaded, emb, f"Divers recovered a brass {word} from the wreck {i}.") == f"zz_{i}.txt"
+    assert n_parts == [2, 3, 1, 2]  # the third add folds every appended vector into the main HNSW index
+
+
+def test_indexing_again_with_nothing_changed_rebuilds_nothing_and_writes_only_the_manifests(corpus_copy, tmp_path, monkeypatch):
+    emb = HashEmbedder()
+    idx = tmp_path / "index"
+    build(corpus_copy, idx, emb, index_kind="hnsw")
+    (corpus_copy / "zz_ferry.txt").write_text(NEW, encoding="utf-8")
+    build(corpus_copy, idx, emb, index_kind="hnsw")  # two vector parts, two segments
+    before = {p.name: p.stat().st_ino for p in _version(idx).iterdir()}
+    with monkeypatch.context() as m:
+        m.setattr(store_mod.vectors, "build", lambda *a, **k: pytest.fail("the vector index was rebuilt"))
+        r = build(corpus_copy, idx, emb, index_kind="hnsw")
+    after = {p.name: p.stat().st_ino for p in _version(idx).iterdir()}
+    assert r.embedded_files == [] and set(after) == set(before)
+    assert sorted(n for n in after if after[n] != before[n]) == ["bm25.meta.json", "manifest.json"]  # the rest linked
+    st = load(idx, emb.fingerprint)
+    assert _top_article(st, emb, "brass bell from the wreck of the ferry Ostrava") == "zz_ferry.txt"
+    assert np.allclose(st.sentence_vectors, emb.embed([s.text for s in st.sentences]), atol=1e-6)
+
+
+def test_ivf_searching_every_cell_is_exact_search_and_takes_appended_articles(corpus_copy, tmp_path):
+    emb = HashEmbedder()
+    idx = tmp_path / "index"
+    st = build(corpus_copy, idx, emb, index_kind="ivf").store
+    q = emb.embed(["How many attackers came in a white vehicle?", "Who claimed the attack?", "the police office"])
+    index = vectors.parts_of(st.sentence_index)[0]
+    assert vectors.kind_of(index) == "ivf" and index.nprobe == min(vectors.IVF_NPROBE, index.nlist)
+    index.nprobe = index.nlist
+    exact = vectors.build(np.array(st.sentence_vectors), "flat")
+    got, want = vectors.search(index, q, 10), vectors.search(exact, q, 10)
+    assert np.allclose(got[0], want[0], atol=1e-6)
+    (corpus_copy / "zz_ferry.txt").write_text(NEW, encoding="utf-8")
+    r = build(corpus_copy, idx, emb, index_kind="ivf")
+    assert r.embedded_files == ["zz_ferry.txt"] and vectors.kind_of(r.store.sentence_index) == "ivf"
+    st = load(idx, emb.fingerprint)
+    assert _top_article(st, emb, "brass bell from the wreck of the ferry Ostrava") == "zz_ferry.txt"
+    assert np.allclose(st.sentence_vectors, emb.embed([s.text for s in st.sentences]), atol=1e-6)

@@ -111,3 +111,58 @@ def test_hnsw_recall_against_flat():
     _, b = vectors.search(hnsw, q, 10)
     recall = np.mean([len(set(a[i]) & set(b[i])) / 10 for i in range(len(q))])
     assert recall >= 0.9
+
+
+def _appended(corpus_copy):
+    (corpus_copy / "zz_ferry.txt").write_text(
+        "Divers recovered a brass bell from the wreck of the ferry Ostrava.\nThe bell weighed 40 kilograms.\n", encoding="utf-8"
+    )
+
+
+def test_an_appended_article_is_one_more_segment_and_loads_as_a_build_at_once(corpus_copy, tmp_path):
+    emb = HashEmbedder()
+    idx = tmp_path / "index"
+    build(corpus_copy, idx, emb)
+    old = idx.resolve()
+    old_files = {p.name: (p.stat().st_ino, p.read_bytes()) for p in old.iterdir()}
+    _appended(corpus_copy)
+    r = build(corpus_copy, idx, emb)
+    new = idx.resolve()
+    assert r.embedded_files == ["zz_ferry.txt"] and r.bm25_seconds >= 0 and r.write_seconds > 0
+    # The earlier articles, spans and BM25 postings are the previous version's files, hard-linked.
+    for name in ("articles.json", "spans.json", "bm25.0.rows.npy", "bm25.0.tf.npy"):
+        assert (new / name).stat().st_ino == old_files[name][0]
+    assert (new / "articles.1.json").exists() and (new / "bm25.1.rows.npy").exists()
+    assert json.loads((new / "manifest.json").read_text())["segments"][1] == {"articles": 1, "sentences": 2, "chunks": 1}
+    # The previous version is untouched (a reader may still be loading it).
+    assert {p.name: (p.stat().st_ino, p.read_bytes()) for p in old.iterdir()} == old_files
+    once = build(corpus_copy, tmp_path / "once", emb).store
+    for st in (r.store, load(idx, emb.fingerprint)):
+        assert st.sentences == once.sentences and st.chunks == once.chunks and st.articles == once.articles
+        for q in ("brass bell of the ferry", "How many attackers came in a white vehicle?", "Karachi police office"):
+            assert np.array_equal(st.bm25.scores(q), once.bm25.scores(q))
+
+
+def test_a_crash_mid_append_keeps_the_previous_version_whole(corpus_copy, tmp_path, monkeypatch):
+    emb = HashEmbedder()
+    idx = tmp_path / "index"
+    build(corpus_copy, idx, emb)
+    old = idx.resolve()
+    old_files = {p.name: p.read_bytes() for p in old.iterdir()}
+    _appended(corpus_copy)
+    real = store_mod.vectors.save
+
+    def save_then_fail(index, path):
+        real(index, path)
+        if path.name.startswith("chunks"):
+            raise OSError("disk full")  # after the segments were linked and the new one written
+
+    monkeypatch.setattr(store_mod.vectors, "save", save_then_fail)
+    with pytest.raises(OSError):
+        build(corpus_copy, idx, emb)
+    assert idx.resolve() == old and {p.name: p.read_bytes() for p in old.iterdir()} == old_files
+    assert not [p for p in (tmp_path / "index-versions").iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.setattr(store_mod.vectors, "save", real)
+    assert "zz_ferry.txt" in build(corpus_copy, idx, emb).embedded_files
+    st = load(idx, emb.fingerprint)
+    assert st.sentences[-1].article_id == "zz_ferry.txt" and st.bm25.search("brass bell", 1)[0][0] == len(st.sentences) - 2

@@ -160,17 +160,18 @@ def test_a_removed_file_is_reported_by_the_upload_message(tmp_path, corpus_copy)
 
 def _slow_builder(corpus: str, index_dir: str, inside, other_done) -> None:
     """Build, pausing inside the version folder's writing until the other build is done (at most 4 s)."""
-    from index import store, vectors
+    from index import store
+    from index.lexical import BM25
 
-    real = vectors.save
+    real = BM25.save  # written by every build (a build with nothing new links the other files)
 
-    def paused(index, path):
+    def paused(self, folder):
         if not inside.is_set():
             inside.set()
             other_done.wait(4)
-        real(index, path)
+        real(self, folder)
 
-    store.vectors.save = paused
+    BM25.save = paused
     store.build(Path(corpus), Path(index_dir), HashEmbedder())
 
 
