@@ -15,7 +15,7 @@ from typing import Any
 from index.embedding import Embedder
 from index.store import Store
 from rag.citations import ABSTAIN_TEXT, assemble, states_slot_value
-from rag.claims import Attribution, attribute, extractive_answer, focus_words, quoted, says_unknown, split_claims
+from rag.claims import Attribution, attribute, extractive_answer, quoted, says_unknown, split_claims
 from rag.compare import versions
 from rag.config import Config
 from rag.conflicts import _outcomes_of, find_conflicts, question_slot
@@ -105,8 +105,7 @@ def answer(
         attributions = [a if replaced(a) else confirmed([a], engine.judge, cfg.judge_threshold)[0] for a in attributions]
         timings["judge"] = ms()
     if drafted:
-        focus = focus_words(standalone, store.bm25.share) if cfg.retrieval == "hybrid" else frozenset()
-        attributions = with_extracted_answer(with_quotes(attributions, standalone, evidence, focus), standalone, evidence)
+        attributions = with_extracted_answer(with_quotes(attributions, standalone, evidence), standalone, evidence)
     if not disagree and cfg.compare_articles:  # each article's value in the frame of the answer's own claim
         verified = [(a.claim, a.sentences) for a in attributions if a.support.supported]
         found, versions_found = versions(verified, [h.sentence for h in r.pool], engine.embedder, standalone)
@@ -161,16 +160,13 @@ def responsive(claim: str, question: str) -> bool:
     return not (asked and told and not asked & told)
 
 
-def with_quotes(
-    attributions: list[Attribution], question: str, evidence: list[Sentence], focus: frozenset[str] = frozenset()
-) -> list[Attribution]:
+def with_quotes(attributions: list[Attribution], question: str, evidence: list[Sentence]) -> list[Attribution]:
     """A claim the verifier rejects is replaced by the evidence sentence that states what it
-    adds and holds a word of the question's `focus` (`rag.claims.quoted`), unless an answer
-    sentence already cites that sentence."""
+    adds (`rag.claims.quoted`), unless an answer sentence already cites that sentence."""
     cited = {s.id for a in attributions if a.support.supported for s in a.sentences}
     out = []
     for a in attributions:
-        s = None if a.support.supported else quoted(a.claim, question, evidence, focus=focus)
+        s = None if a.support.supported else quoted(a.claim, question, evidence)
         if s is not None and s.id not in cited:
             cited.add(s.id)
             a = Attribution(

@@ -88,15 +88,6 @@ def attribute(claim: str, candidates: list[Sentence], verifier: Verifier) -> Att
 
 
 LIGHT_WORDS = frozenset(tokens("happen happened occur occurred take took place get got go went come came did do does done make made"))
-QUESTION_WORDS = frozenset(tokens("who whom whose what which when where why how many much name named called kind type exactly time date"))
-
-
-def focus_words(question: str, share) -> frozenset[str]:
-    """The question's content words that are not the corpus's topic words (`share(token)` above
-    `rag.focus.TOPIC_SHARE`), nor question or light words: what it asks about."""
-    from rag.focus import TOPIC_SHARE
-
-    return frozenset(t for t in tokens(question) if (share(t) or 0.0) <= TOPIC_SHARE) - QUESTION_WORDS - LIGHT_WORDS
 
 
 def extractive_answer(question: str, evidence: list[Sentence], has_kind) -> Sentence | None:
@@ -115,20 +106,14 @@ def extractive_answer(question: str, evidence: list[Sentence], has_kind) -> Sent
     return best
 
 
-def quoted(
-    claim: str, question: str, evidence: list[Sentence], min_cover: float = 0.66, focus: frozenset[str] = frozenset()
-) -> Sentence | None:
+def quoted(claim: str, question: str, evidence: list[Sentence], min_cover: float = 0.66) -> Sentence | None:
     """The evidence sentence that states what an unverified claim adds to the question, or None.
 
     A paraphrase the verifier cannot confirm is not shown; the article's own sentence can be,
     when it holds at least `min_cover` (two in three) of the claim's new content words (those the
     question does not already give; all its words when a figure is all it adds) and every number
     and name the claim adds. The answer then quotes
-    that sentence, which is its own citation: grounded by construction, whatever the wording.
-    With `focus` (the question's own words that the corpus does not use everywhere: what it
-    asks about), the sentence must hold one of them: a made-up answer to a question the
-    articles do not answer ("the sub-inspector killed was <a name>") otherwise finds a
-    sentence that merely holds the name."""
+    that sentence, which is its own citation: grounded by construction, whatever the wording."""
     from rag.numbers import find_numbers, same_number
     from rag.verify import _content, _name_found, name_words, names_in
 
@@ -144,8 +129,6 @@ def quoted(
     for s in evidence:
         cov = len(new & _content(s.text)) / len(new)
         if cov < best_cov or (best is not None and cov == best_cov):
-            continue
-        if focus and not focus & _content(s.text):
             continue
         have = find_numbers(s.text)
         if not all(any(same_number(n, h) for h in have) for n in numbers):
