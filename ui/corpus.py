@@ -162,7 +162,7 @@ class Library:
             if not saved.new and saved.path.name in self.engine.store.articles:
                 return f"Nothing added: {saved.note}."
             try:
-                report = build_index(self.cfg, corpus, embedder=self.engine.embedder, previous=self.engine.store)
+                report = build_index(self.cfg, corpus, embedder=self.engine.embedder, previous=self.engine.store, added=[saved.path])
                 store = report.store if report.store is not None else load_store(self.cfg, self.engine.embedder)
             except BaseException as e:
                 # Any failure: never leave the new file in the corpus unindexed. If the swap
