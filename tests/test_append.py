@@ -152,3 +152,36 @@ def test_a_lazy_store_with_broken_spans_is_one_line_and_a_scan_rebuilds(corpus_c
         load(idx, emb.fingerprint)
     r = build(corpus_copy, idx, emb)  # the full scan does not reuse it
     assert "not reused" in r.note and NEW in load(idx, emb.fingerprint).articles
+
+
+@pytest.fixture
+def cli(monkeypatch, tmp_path):
+    """`rag ...` in-process with the hash embedder, no RAG_* environment."""
+    import rag.cli
+    import rag.wiring
+
+    monkeypatch.setattr(rag.wiring, "build_embedder", lambda cfg: HashEmbedder())
+    for k in list(os.environ):
+        if k.startswith("RAG_"):
+            monkeypatch.delenv(k)
+    monkeypatch.chdir(tmp_path)
+    return rag.cli.main
+
+
+def test_rag_index_with_a_file_appends_it_without_reading_the_previous_rows(cli, corpus_copy, tmp_path, capsys, monkeypatch):
+    data = str(tmp_path / "data")
+    assert cli(["--data-dir", data, "index", str(corpus_copy)]) == 0
+    (corpus_copy / NEW).write_text(TEXT)
+    real = store_mod._read_rows
+    monkeypatch.setattr(store_mod, "_read_rows", lambda *a, **k: pytest.fail("the previous rows were parsed"))
+    assert cli(["--data-dir", data, "index", str(corpus_copy / NEW)]) == 0
+    assert "indexed 6 articles" in capsys.readouterr().out
+    monkeypatch.setattr(store_mod, "_read_rows", real)
+    assert NEW in load(tmp_path / "data" / "index").articles
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("A storm closed the port.\n")
+    assert cli(["--data-dir", data, "index", str(other / "x.txt")]) == 2  # not in the indexed folder: one line, nothing added
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--rebuild" in err
+    assert "x.txt" not in load(tmp_path / "data" / "index").articles
