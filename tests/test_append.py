@@ -185,3 +185,36 @@ def test_rag_index_with_a_file_appends_it_without_reading_the_previous_rows(cli,
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--rebuild" in err
     assert "x.txt" not in load(tmp_path / "data" / "index").articles
+
+
+def test_the_chats_upload_stats_no_other_file_of_another_size(corpus_copy, tmp_path, monkeypatch):
+    from conftest import ScriptedGenerator
+
+    from rag.answer import Engine
+    from rag.config import load_config
+    from rag.verify import HeuristicVerifier
+    from rag.wiring import load_store
+    from ui.corpus import Library
+
+    emb = HashEmbedder()
+    cfg = load_config(overrides={"data_dir": tmp_path / "data", "feedback_file": tmp_path / "fb.jsonl"}, env={})
+    cfg.corpus = corpus_copy
+    build(corpus_copy, cfg.index_dir, emb)
+    engine = Engine(store=load_store(cfg, emb), embedder=emb, generator=ScriptedGenerator(), verifier=HeuristicVerifier(emb), config=cfg)
+    stat_ed: list[str] = []
+    real_stat = os.stat
+
+    def counting_stat(path, *a, **k):
+        if Path(os.fsdecode(path)).parent == corpus_copy:
+            stat_ed.append(Path(os.fsdecode(path)).name)
+        return real_stat(path, *a, **k)
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    msg = Library(cfg, engine).add(NEW, TEXT.encode())
+    monkeypatch.setattr(os, "stat", real_stat)
+    assert msg.startswith(f"Added {NEW}") and NEW in engine.store.articles
+    assert set(stat_ed) == {NEW}, stat_ed
+    assert _rows(engine.store) == _rows(load(cfg.index_dir, emb.fingerprint))
+    # A duplicate of an indexed article is still found (it has that article's size).
+    again = Library(cfg, engine).add("copy.txt", TEXT.encode())
+    assert again.startswith("Nothing added") and NEW in again
