@@ -1,4 +1,4 @@
-"""Adding files the caller names, without scanning the corpus or reading the previous rows.
+"""Appending new files without reading the previous version's rows: told them, or by a cheap scan.
 
 A build told which files are new (`build(..., added=[...])`: the chat's upload, `rag index
 FILE`) need not stat every file of the corpus nor parse the previous version's articles and
@@ -16,11 +16,16 @@ per file), too many segments or vector parts (the full build merges them), a vec
 no longer fits the size, or Milvus. The files not named are not stat-ed nor read: one changed
 in place is found by the next plain `rag index`. The previous scan time stays in the manifest, so that scan re-checks any file
 changed around it exactly as it would have.
+
+A plain build (no files named) first tries `scanned`: one stat per file compared with its record
+(no per-sentence object built); when every indexed file is there and unchanged and the new ones
+sort last, they are appended the same way. Anything else is the full build.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -31,8 +36,8 @@ import numpy as np
 
 from index import layout, vectors, versions
 from index.embedding import Embedder
-from index.reading import SUFFIXES, Skipped, list_article_files
-from index.store import FORMAT, BuildReport, MakeParts, Store, _embed_all, _Part, _read_checked, _Rows, _versions, local_parts
+from index.reading import SUFFIXES, Skipped, content_hash, list_article_files, read_article
+from index.store import FORMAT, RACY_NS, BuildReport, MakeParts, Store, _embed_all, _Part, _read_checked, _Rows, _versions, local_parts
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,38 @@ def appendable(prev: Store | None, corpus: Path, added: Iterable[Path], index_ki
     return [corpus / p.name for p in paths] if paths else None
 
 
+def scanned(prev: Store | None, corpus: Path, scanned_at: int, index_kind: str, vector_store: str) -> list[Path] | None:
+    """The new files of `corpus` when a plain build (a scan) would only append them to `prev`:
+    every indexed file still there and unchanged, the new ones sorting last; else None.
+
+    One `os.stat` per file, compared with its record; no previous row is read. A file whose
+    size or mtime differs from its record, or that changed too close to the previous scan to
+    trust its mtime, is read and hashed: the same content is unchanged (its rows stay).
+    """
+    if prev is None or not isinstance(prev.manifest.get("files"), dict):
+        return None
+    files: dict[str, Any] = prev.manifest["files"]
+    listed = list_article_files(corpus)
+    names = {p.name for p in listed}
+    if not names >= set(files):
+        return None  # a file is gone: the full build drops it
+    new = [p for p in listed if p.name not in files]
+    if not new or appendable(prev, corpus, new, index_kind, vector_store) is None:
+        return None
+    racy_before = int(prev.manifest.get("scanned_at_ns", 0)) - RACY_NS
+    for name, rec in files.items():
+        path = corpus / name
+        try:
+            st = os.stat(path)
+            if rec.get("size") == st.st_size and rec.get("mtime_ns") == st.st_mtime_ns and st.st_mtime_ns < racy_before:
+                continue
+            if content_hash(read_article(path).text.encode("utf-8")) != rec.get("sha256"):
+                return None  # changed: the full build re-reads it
+        except (OSError, ValueError):
+            return None
+    return new
+
+
 def append(
     prev: Store,
     paths: list[Path],
@@ -74,9 +111,12 @@ def append(
     index_kind: str,
     make_parts: MakeParts | None,
     t0: float,
+    scanned_at: int | None = None,
 ) -> BuildReport | None:
-    """Write and publish `prev` plus `paths` (from `appendable`) as one more segment; None when
-    it turns out not to be a pure append (nothing readable, the vector limits), nothing written."""
+    """Write and publish `prev` plus `paths` (from `appendable` or `scanned`) as one more
+    segment; None when it turns out not to be a pure append (nothing readable, the vector
+    limits), nothing written. `scanned_at`: when `scanned` looked at every file (else the
+    previous scan's time stays)."""
     report = BuildReport()
     parts: list[_Part] = []
     for part in (make_parts or local_parts)(paths, {}, chunk_size, chunk_overlap):
@@ -119,6 +159,7 @@ def append(
 
     files_out: dict[str, dict[str, Any]] = dict(prev.manifest["files"])
     s, c = n_s0, n_c0
+    # Records as the full build writes them (a record's keys from `read_part`, then its rows).
     for p in parts:
         rows = {"sentences": [s, s + len(p.sentences)], "chunks": [c, c + len(p.chunks)]}
         files_out[p.article.id] = {**{k: v for k, v in p.record.items() if k not in rows}, **rows}
@@ -138,7 +179,7 @@ def append(
         "segments": [{"articles": a, "sentences": x, "chunks": y} for a, x, y, _ in segments],
         "counts": {"articles": len(files_out), "sentences": n_s, "chunks": n_c},
         "versions": _versions(),
-        "scanned_at_ns": prev.manifest.get("scanned_at_ns", 0),  # the previous scan's: the other files were not looked at
+        "scanned_at_ns": scanned_at if scanned_at is not None else prev.manifest.get("scanned_at_ns", 0),  # unscanned: the previous scan's
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     assert prev.folder is not None

@@ -28,7 +28,9 @@ segment, their vectors in a small flat part searched beside the main vector inde
 written again (a file, once in a published version, is immutable: a crash mid-build leaves the
 previous version as it was). Only the manifest and the new files are written. Past
 `MAX_SEGMENTS` segments, or the vector parts' limits (index/vectors.py), the build writes them
-as one again. Any other change (a removed, changed or earlier-sorting file) rebuilds the vector
+as one again. Such an append reads neither the previous articles nor spans (`index/append.py`:
+the files are named by the caller, or a scan found every indexed file unchanged by one stat
+each); the previous version is loaded lazily. Any other change (a removed, changed or earlier-sorting file) rebuilds the vector
 and BM25 indexes from the reused vectors, which is always correct. Either way the rows, the
 articles and the BM25 scores are those of a build from scratch; dense search over parts merges
 exact scores (tests/test_store.py, tests/test_million.py, tests/test_lexical.py).
@@ -598,6 +600,20 @@ def _build(
             if told is not None:
                 return told
         log.info("not a pure append of %d named files: scanning %s", len(list(added)), corpus)
+    elif prev is not None:
+        from index import append
+
+        paths = append.scanned(prev, corpus, scanned_at, index_kind, vector_store)
+        if paths is not None:  # every indexed file unchanged, new ones after them: append them
+            try:
+                told = append.append(
+                    prev, paths, corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, make_parts, t0, scanned_at
+                )
+            except OSError as e:
+                log.warning("appending %d files failed (%s): building in full", len(paths), e)
+                told = None
+            if told is not None:
+                return told
     if prev is not None and not prev.loaded:
         try:  # a full build compares every file with the previous rows: read them now
             prev.sentences  # noqa: B018

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import HashEmbedder
 
+from index import append as append_mod
 from index import layout
 from index import store as store_mod
 from index.store import build, load
@@ -82,7 +83,9 @@ def test_an_append_never_parses_the_previous_rows_and_writes_what_a_scan_writes(
     r = build(corpus_copy, idx, emb, added=[corpus_copy / NEW])  # a new process: no store given
     assert not r.store.loaded
     monkeypatch.undo()
-    build(corpus_copy, twin / "index", emb)  # the full scan's append, of the same file
+    monkeypatch.setattr(append_mod, "scanned", lambda *a, **k: None)  # the full build's append
+    build(corpus_copy, twin / "index", emb)
+    monkeypatch.undo()
     _same_version(idx, twin / "index", emb)
     assert _rows(r.store) == _rows(load(idx, emb.fingerprint))  # the lazy store reads the new version
 
@@ -218,3 +221,37 @@ def test_the_chats_upload_stats_no_other_file_of_another_size(corpus_copy, tmp_p
     # A duplicate of an indexed article is still found (it has that article's size).
     again = Library(cfg, engine).add("copy.txt", TEXT.encode())
     assert again.startswith("Nothing added") and NEW in again
+
+
+def test_a_plain_build_that_only_appends_reads_no_previous_row_and_writes_what_the_full_build_writes(corpus_copy, tmp_path, monkeypatch):
+    idx, emb = _indexed(corpus_copy, tmp_path)
+    twin = tmp_path / "twin"
+    shutil.copytree(tmp_path / "data", twin, symlinks=True)
+    (corpus_copy / NEW).write_text(TEXT)
+    monkeypatch.setattr(store_mod, "_read_rows", lambda *a, **k: pytest.fail("the previous rows were parsed"))
+    r = build(corpus_copy, idx, emb)
+    assert r.embedded_files == [NEW] and not r.removed_files and r.articles == 6
+    monkeypatch.undo()
+    monkeypatch.setattr(append_mod, "scanned", lambda *a, **k: None)
+    build(corpus_copy, twin / "index", emb)
+    monkeypatch.undo()
+    _same_version(idx, twin / "index", emb)
+
+
+@pytest.mark.parametrize("same_stat", [False, True])
+def test_a_plain_build_finds_a_changed_file_even_with_its_size_and_mtime(corpus_copy, tmp_path, same_stat):
+    victim = corpus_copy / sorted(p.name for p in corpus_copy.iterdir())[1]
+    os.utime(victim)  # changed just before the index is built: its mtime cannot be trusted then
+    idx, emb = _indexed(corpus_copy, tmp_path)
+    st = victim.stat()
+    text = victim.read_text()
+    victim.write_text(text.replace("the", "THE", 1) if same_stat else text + "One more sentence.\n")
+    if same_stat:  # same size, same mtime: only its hash tells (it changed right after the previous scan)
+        os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert victim.stat().st_size == st.st_size
+    (corpus_copy / NEW).write_text(TEXT)
+    r = build(corpus_copy, idx, emb)
+    assert victim.name in r.embedded_files and NEW in r.embedded_files
+    fresh = tmp_path / "fresh"
+    build(corpus_copy, fresh, emb)
+    assert _rows(load(idx, emb.fingerprint)) == _rows(load(fresh, emb.fingerprint))
