@@ -14,8 +14,10 @@ file already indexed (changed), one sorting before an indexed file, a file gone 
 or one there unnamed and unindexed (the folder's names are listed, one directory read, no stat
 per file), too many segments or vector parts (the full build merges them), a vector kind that
 no longer fits the size, or Milvus. The files not named are not stat-ed nor read: one changed
-in place is found by the next plain `rag index`. The previous scan time stays in the manifest, so that scan re-checks any file
-changed around it exactly as it would have.
+in place is found by the next plain `rag index`. The previous scan time stays in the manifest,
+so that scan re-checks any file changed around it exactly as it would have. An article's stored
+path is `corpus / name` as the caller spelled `corpus` (a relative or absolute form of the same
+folder may differ from the earlier articles'; the full build re-reads such files).
 
 A plain build (no files named) first tries `scanned`: one stat per file compared with its record
 (no per-sentence object built); when every indexed file is there and unchanged and the new ones
@@ -42,7 +44,9 @@ from index.store import FORMAT, RACY_NS, BuildReport, MakeParts, Store, _embed_a
 log = logging.getLogger(__name__)
 
 
-def appendable(prev: Store | None, corpus: Path, added: Iterable[Path], index_kind: str, vector_store: str) -> list[Path] | None:
+def appendable(
+    prev: Store | None, corpus: Path, added: Iterable[Path], index_kind: str, vector_store: str, listed: set[str] | None = None
+) -> list[Path] | None:
     """The named files, in the order a full build lists them, when adding them is a pure append
     to `prev` (see the module docstring); else None."""
     if prev is None or prev.folder is None or (vector_store and vector_store != "faiss"):
@@ -62,7 +66,7 @@ def appendable(prev: Store | None, corpus: Path, added: Iterable[Path], index_ki
         return None
     # The folder's names (one directory read, no stat per file): a file removed, or one added
     # unnamed, is for the full build, which drops or adds it as a scan always did.
-    listed = {p.name for p in list_article_files(corpus)}
+    listed = listed if listed is not None else {p.name for p in list_article_files(corpus)}
     if listed != set(files) | {p.name for p in paths}:
         return None
     return [corpus / p.name for p in paths] if paths else None
@@ -84,7 +88,7 @@ def scanned(prev: Store | None, corpus: Path, scanned_at: int, index_kind: str, 
     if not names >= set(files):
         return None  # a file is gone: the full build drops it
     new = [p for p in listed if p.name not in files]
-    if not new or appendable(prev, corpus, new, index_kind, vector_store) is None:
+    if not new or appendable(prev, corpus, new, index_kind, vector_store, names) is None:
         return None
     racy_before = int(prev.manifest.get("scanned_at_ns", 0)) - RACY_NS
     for name, rec in files.items():
