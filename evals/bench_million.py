@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import subprocess
 import sys
 import tempfile
@@ -110,8 +109,9 @@ def step_add(corpus: str, index: str, kind: str) -> dict[str, Any]:
         return path
 
     cap = _Capture()
-    logging.getLogger("index.store").addHandler(cap)
-    logging.getLogger("index.store").setLevel(logging.INFO)
+    for name in ("index.store", "index.append"):
+        logging.getLogger(name).addHandler(cap)
+        logging.getLogger(name).setLevel(logging.INFO)
     path = new_file(0, 99)
     t = time.perf_counter()
     r = build(folder, Path(index), emb, index_kind=kind, added=[path])
@@ -123,12 +123,11 @@ def step_add(corpus: str, index: str, kind: str) -> dict[str, Any]:
     r2 = build(folder, Path(index), emb, index_kind=kind, previous=r.store, added=[path])
     total2 = time.perf_counter() - t
     new_file(2, 97)
+    seen = len(cap.lines)
     t = time.perf_counter()
     r3 = build(folder, Path(index), emb, index_kind=kind)
     total3 = time.perf_counter() - t
-    how = next(
-        (m.groups() for line in cap.lines if (m := re.search(r"(as a flat part|to the previous \w+ index) in ([\d.]+) s", line))), None
-    )
+    appended = [any("the previous rows not read" in line for line in lines) for lines in (cap.lines[:seen], cap.lines[seen:])]
     return {
         "add_article_s": round(total, 2),
         "add_vectors_s": round(r.vectors_seconds, 2),
@@ -137,7 +136,7 @@ def step_add(corpus: str, index: str, kind: str) -> dict[str, Any]:
         "add_to_loaded_split_s": _split(r2, total2),
         "add_scan_s": round(total3, 2),
         "add_scan_split_s": _split(r3, total3),
-        "vectors_added_by_scan": how[0] if how else "rebuilt",
+        "appended_without_rows": {"named": appended[0], "scan": appended[1]},  # else a full build ran
         "embedded_files": r.embedded_files + r2.embedded_files + r3.embedded_files,
         "peak_rss_gib": _rss()["VmHWM"],
     }

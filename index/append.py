@@ -221,5 +221,5 @@ def append(
     report.corpus = str(corpus.resolve())
     report.path = str(index_dir)
     report.seconds = time.perf_counter() - t0
-    log.info("appended %d articles (%d sentences) as segment %d without a scan", len(parts), n_s - n_s0, len(segments) - 1)
+    log.info("appended %d articles (%d sentences) as segment %d, the previous rows not read", len(parts), n_s - n_s0, len(segments) - 1)
     return report
