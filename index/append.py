@@ -38,7 +38,7 @@ import numpy as np
 
 from index import layout, vectors, versions
 from index.embedding import Embedder
-from index.reading import SUFFIXES, Skipped, content_hash, list_article_files, read_article
+from index.reading import SUFFIXES, Skipped, article_names, content_hash, read_article
 from index.store import FORMAT, RACY_NS, BuildReport, MakeParts, Store, _embed_all, _Part, _read_checked, _Rows, _versions, local_parts
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def appendable(
         return None
     # The folder's names (one directory read, no stat per file): a file removed, or one added
     # unnamed, is for the full build, which drops or adds it as a scan always did.
-    listed = listed if listed is not None else {p.name for p in list_article_files(corpus)}
+    listed = listed if listed is not None else set(article_names(corpus))
     if listed != set(files) | {p.name for p in paths}:
         return None
     return [corpus / p.name for p in paths] if paths else None
@@ -83,21 +83,22 @@ def scanned(prev: Store | None, corpus: Path, scanned_at: int, index_kind: str, 
     if prev is None or not isinstance(prev.manifest.get("files"), dict):
         return None
     files: dict[str, Any] = prev.manifest["files"]
-    listed = list_article_files(corpus)
-    names = {p.name for p in listed}
+    listed = article_names(corpus)
+    names = set(listed)
     if not names >= set(files):
         return None  # a file is gone: the full build drops it
-    new = [p for p in listed if p.name not in files]
+    new = [corpus / n for n in listed if n not in files]
     if not new or appendable(prev, corpus, new, index_kind, vector_store, names) is None:
         return None
     racy_before = int(prev.manifest.get("scanned_at_ns", 0)) - RACY_NS
+    folder = os.fspath(corpus)
     for name, rec in files.items():
-        path = corpus / name
+        path = os.path.join(folder, name)  # a str: no Path per file
         try:
             st = os.stat(path)
             if rec.get("size") == st.st_size and rec.get("mtime_ns") == st.st_mtime_ns and st.st_mtime_ns < racy_before:
                 continue
-            if content_hash(read_article(path).text.encode("utf-8")) != rec.get("sha256"):
+            if content_hash(read_article(Path(path)).text.encode("utf-8")) != rec.get("sha256"):
                 return None  # changed: the full build re-reads it
         except (OSError, ValueError):
             return None
