@@ -77,8 +77,8 @@ def scanned(prev: Store | None, corpus: Path, scanned_at: int, index_kind: str, 
     every indexed file still there and unchanged, the new ones sorting last; else None.
 
     One `os.stat` per file, compared with its record; no previous row is read. A file whose
-    size or mtime differs from its record, or that changed too close to the previous scan to
-    trust its mtime, is read and hashed: the same content is unchanged (its rows stay).
+    size or mtime differs from its record is for the full build; one whose mtime is too close
+    to the previous scan to trust is read and hashed (the same content is unchanged).
     """
     if prev is None or not isinstance(prev.manifest.get("files"), dict):
         return None
@@ -96,10 +96,10 @@ def scanned(prev: Store | None, corpus: Path, scanned_at: int, index_kind: str, 
         path = os.path.join(folder, name)  # a str: no Path per file
         try:
             st = os.stat(path)
-            if rec.get("size") == st.st_size and rec.get("mtime_ns") == st.st_mtime_ns and st.st_mtime_ns < racy_before:
-                continue
-            if content_hash(read_article(Path(path)).text.encode("utf-8")) != rec.get("sha256"):
-                return None  # changed: the full build re-reads it
+            if rec.get("size") != st.st_size or rec.get("mtime_ns") != st.st_mtime_ns:
+                return None  # changed or touched: the full build re-reads it (and refreshes its record)
+            if st.st_mtime_ns >= racy_before and content_hash(read_article(Path(path)).text.encode("utf-8")) != rec.get("sha256"):
+                return None  # changed unseen, around the previous scan
         except (OSError, ValueError):
             return None
     return new
