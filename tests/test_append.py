@@ -255,3 +255,19 @@ def test_a_plain_build_finds_a_changed_file_even_with_its_size_and_mtime(corpus_
     fresh = tmp_path / "fresh"
     build(corpus_copy, fresh, emb)
     assert _rows(load(idx, emb.fingerprint)) == _rows(load(fresh, emb.fingerprint))
+
+
+def test_an_index_written_before_segments_loads_and_takes_an_add(corpus_copy, tmp_path):
+    idx, emb = _indexed(corpus_copy, tmp_path)
+    manifest_file = idx.resolve() / "manifest.json"
+    m = json.loads(manifest_file.read_text())
+    del m["segments"], m["counts"]  # as written before segments: articles.json and spans.json only
+    manifest_file.unlink()
+    manifest_file.write_text(json.dumps(m))
+    before = _rows(load(idx, emb.fingerprint))
+    assert load(idx, emb.fingerprint, lazy=True).loaded  # no counts to check lazily against: read at once
+    (corpus_copy / NEW).write_text(TEXT)
+    r = build(corpus_copy, idx, emb, added=[corpus_copy / NEW])  # a full build, which writes segments
+    after = load(idx, emb.fingerprint)
+    assert r.embedded_files == [NEW] and _rows(after)[0][: len(before[0])] == before[0]
+    assert json.loads((idx / "manifest.json").read_text())["segments"]
