@@ -63,6 +63,8 @@ def write(
                 continue
         seg = parts[a0 : a0 + n_articles]
         a0 += n_articles
+        if any(p is None for p in seg):  # an add without the previous rows (index/append.py) could not link them
+            raise OSError(f"could not hard-link the previous version's {names[0]} into {folder}")
         _write_segment(folder, names, seg, files)
     for what, index in (("sentences", si), ("chunks", ci)):
         for i, part in enumerate(vectors.parts_of(index)):

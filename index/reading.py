@@ -189,9 +189,13 @@ def list_article_files(folder: Path) -> list[Path]:
         raise RagError(f"corpus folder not found: {folder}")
     if not folder.is_dir():
         raise RagError(f"corpus path is not a folder: {folder}")
+    return [folder / name for name in article_names(folder)]
+
+
+def article_names(folder: Path) -> list[str]:
+    """The names of `folder`'s article files, sorted: one directory read, no Path per file."""
     with os.scandir(folder) as entries:  # no stat per file where the directory says its type (100k files: 0.3 -> 0.05 s)
-        names = sorted(e.name for e in entries if os.path.splitext(e.name)[1].lower() in SUFFIXES and e.is_file())
-    return [folder / name for name in names]
+        return sorted(e.name for e in entries if os.path.splitext(e.name)[1].lower() in SUFFIXES and e.is_file())
 
 
 def read_folder(folder: Path) -> tuple[list[Article], list[Skipped]]:

@@ -28,7 +28,9 @@ segment, their vectors in a small flat part searched beside the main vector inde
 written again (a file, once in a published version, is immutable: a crash mid-build leaves the
 previous version as it was). Only the manifest and the new files are written. Past
 `MAX_SEGMENTS` segments, or the vector parts' limits (index/vectors.py), the build writes them
-as one again. Any other change (a removed, changed or earlier-sorting file) rebuilds the vector
+as one again. Such an append reads neither the previous articles nor spans (`index/append.py`:
+the files are named by the caller, or a scan found every indexed file unchanged by one stat
+each); the previous version is loaded lazily. Any other change (a removed, changed or earlier-sorting file) rebuilds the vector
 and BM25 indexes from the reused vectors, which is always correct. Either way the rows, the
 articles and the BM25 scores are those of a build from scratch; dense search over parts merges
 exact scores (tests/test_store.py, tests/test_million.py, tests/test_lexical.py).
@@ -46,7 +48,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,15 +101,25 @@ class BuildReport:
         return f"removed {n} article{'' if n == 1 else 's'} no longer in {self.corpus}: {', '.join(self.removed_files[:shown])}{more}"
 
 
+@dataclass
+class _Rows:
+    """A store's articles, sentences and chunks, and each sentence's row."""
+
+    articles: dict[str, Article]
+    sentences: list[Sentence]
+    chunks: list[Chunk]
+    sentence_row: dict[str, int]
+
+
 class Store:
     """A loaded index. Sentences and chunks are addressed by their row number."""
 
     def __init__(
         self,
         manifest: dict[str, Any],
-        articles: list[Article],
-        sentences: list[Sentence],
-        chunks: list[Chunk],
+        articles: list[Article] | None,
+        sentences: list[Sentence] | None,
+        chunks: list[Chunk] | None,
         sentence_vectors: np.ndarray | None,
         chunk_vectors: np.ndarray | None,
         sentence_index=None,
@@ -116,22 +128,57 @@ class Store:
         bm25: BM25 | None = None,
         folder: Path | None = None,
         mapped: bool = False,
+        read_rows: Callable[[], _Rows] | None = None,
     ):
         """The vectors live in the indexes: `sentence_vectors`/`chunk_vectors` only build an
-        index not given. `mapped`: the indexes are memory-mapped (never add to them)."""
+        index not given. `mapped`: the indexes are memory-mapped (never add to them).
+        `read_rows` instead of `articles`, `sentences` and `chunks`: a lazy store, whose rows are
+        read on first use (a build that only appends never reads them, see `index/append.py`)."""
         self.manifest = manifest
         self.version = version  # the version folder it was read from (or written to)
         self.folder = folder  # that folder, where the saved BM25 index is
-        self.articles = {a.id: a for a in articles}
-        self.sentences = sentences
-        self.chunks = chunks
+        self._rows: _Rows | None = None
+        if articles is not None and sentences is not None and chunks is not None:
+            self._rows = _Rows({a.id: a for a in articles}, sentences, chunks, {s.id: i for i, s in enumerate(sentences)})
+        self._read_rows = read_rows  # reads them on first use when not given (a lazily loaded version)
         self.sentence_index = sentence_index if sentence_index is not None else vectors.build(sentence_vectors)
         self.chunk_index = chunk_index if chunk_index is not None else vectors.build(chunk_vectors)
         self.mapped = mapped
         self._decoded: dict[str, tuple[int, np.ndarray]] = {}
-        self.sentence_row = {s.id: i for i, s in enumerate(sentences)}
         self._bm25 = bm25
         self.backend: Backend = LocalBackend(self)  # what retrieval searches: FAISS + bm25s, or Milvus (`use_vector_store`)
+
+    def _loaded(self) -> _Rows:
+        if self._rows is None:
+            assert self._read_rows is not None, "a Store needs its rows or a way to read them"
+            self._rows = self._read_rows()
+        return self._rows
+
+    @property
+    def loaded(self) -> bool:
+        """Whether its articles, sentences and chunks are in memory (a lazy store reads them on first use)."""
+        return self._rows is not None
+
+    @property
+    def articles(self) -> dict[str, Article]:
+        return self._loaded().articles
+
+    @property
+    def sentences(self) -> list[Sentence]:
+        return self._loaded().sentences
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self._loaded().chunks
+
+    @property
+    def sentence_row(self) -> dict[str, int]:
+        return self._loaded().sentence_row
+
+    @property
+    def n_sentences(self) -> int:
+        """How many sentences, without reading them (a lazy store counts its vectors)."""
+        return len(self._rows.sentences) if self._rows is not None else int(self.sentence_index.ntotal)
 
     def use_vector_store(self, vector_store: str) -> Store:
         """Search this version in `vector_store` (the config's setting): "faiss" keeps the local
@@ -175,7 +222,7 @@ class Store:
         if self._bm25 is None:
             from index.lexical import BM25
 
-            n = len(self.sentences)
+            n = self.n_sentences
             why = "it has none saved (built before BM25 was saved): `rag index` saves one"
             if self.folder is not None and BM25.saved_in(self.folder):
                 try:
@@ -273,8 +320,12 @@ def load(
     chunk_overlap: int = 1,
     vector_store: str = "faiss",
     mmap: bool = True,
+    lazy: bool = False,
 ) -> Store:
     """Load the current index version; a missing or broken index is a one-line RagError.
+
+    `lazy` leaves its articles, sentences and chunks on disk until first used (a build reads
+    the previous version so; an append never reads them). Its files are then checked only then.
 
     `mmap` maps the vector indexes read-only (shared between processes, read lazily); a build
     that adds to them loads them with `mmap=False`.
@@ -289,7 +340,9 @@ def load(
             raise RagError(f"no index at {index_dir}: run `rag index` first")
         root = index_dir.resolve()
         try:
-            return _load_version(root, index_dir, embedder_fingerprint, chunk_size, chunk_overlap, mmap).use_vector_store(vector_store)
+            return _load_version(root, index_dir, embedder_fingerprint, chunk_size, chunk_overlap, mmap, lazy).use_vector_store(
+                vector_store
+            )
         except RagError:
             if root.exists():
                 raise
@@ -298,31 +351,19 @@ def load(
 
 
 def _load_version(
-    root: Path, index_dir: Path, embedder_fingerprint: str | None, chunk_size: int, chunk_overlap: int, mmap: bool = True
+    root: Path,
+    index_dir: Path,
+    embedder_fingerprint: str | None,
+    chunk_size: int,
+    chunk_overlap: int,
+    mmap: bool = True,
+    lazy: bool = False,
 ) -> Store:
     try:
         manifest = json.loads((root / "manifest.json").read_text())
         check_manifest(manifest, embedder_fingerprint, chunk_size, chunk_overlap)
-        n_segments = len(manifest["segments"]) if isinstance(manifest.get("segments"), list) else 1
-        articles, spans = [], {"sentences": [], "chunks": []}
-        for i in range(n_segments):  # the articles and spans in segments, concatenated (rows go on across them)
-            a_name, s_name = layout.segment_files(i)
-            articles += [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((root / a_name).read_text())]
-            part = json.loads((root / s_name).read_text())
-            spans["sentences"] += part["sentences"]
-            spans["chunks"] += part["chunks"]
-        by_id = {a.id: a for a in articles}
-        sentences = [
-            Sentence(id=f"{aid}#{n}", article_id=aid, n=n, start=s, end=e, text=by_id[aid].text[s:e]) for aid, n, s, e in spans["sentences"]
-        ]
-        row = {s.id: s for s in sentences}
-        chunks = []
-        for aid, first, last in spans["chunks"]:
-            window = [row[f"{aid}#{n}"] for n in range(first, last + 1)]
-            a, s0, s1 = by_id[aid], window[0].start, window[-1].end
-            chunks.append(
-                Chunk(id=f"{aid}@{first}", article_id=aid, sentence_ids=tuple(s.id for s in window), start=s0, end=s1, text=a.text[s0:s1])
-            )
+        counts = _counts(manifest)
+        rows = None if lazy and counts is not None else _read_rows(root, manifest)
         # The vectors are read from the indexes only (an older version's .npy copies are ignored).
         si, ci = (layout.load_vectors(root, what, manifest, mmap) for what in ("sentences", "chunks"))
     except RagError as e:
@@ -330,16 +371,74 @@ def _load_version(
             raise RagError(f"index at {index_dir} is unreadable{str(e).removeprefix('the index is unreadable')}") from None
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError) as e:
-        raise RagError(f"index at {index_dir} is unreadable ({type(e).__name__}: {str(e)[:120]}): run `rag index` to rebuild") from None
-    if si.ntotal != len(sentences) or ci.ntotal != len(chunks):
+        raise _unreadable(index_dir, e) from None
+    n_s, n_c = (len(rows.sentences), len(rows.chunks)) if rows is not None else counts  # type: ignore[misc]
+    if si.ntotal != n_s or ci.ntotal != n_c:
         raise RagError(f"index at {index_dir} is inconsistent (vector counts differ): run `rag index` to rebuild")
-    return Store(manifest, articles, sentences, chunks, None, None, si, ci, version=root.name, folder=root, mapped=mmap)
+    store = Store(manifest, None, None, None, None, None, si, ci, version=root.name, folder=root, mapped=mmap)
+    if rows is not None:
+        store._rows = rows
+    else:
+        store._read_rows = lambda: _read_checked(root, index_dir, manifest, n_s, n_c)
+    return store
+
+
+def _unreadable(index_dir: Path, e: Exception) -> RagError:
+    return RagError(f"index at {index_dir} is unreadable ({type(e).__name__}: {str(e)[:120]}): run `rag index` to rebuild")
+
+
+def _counts(manifest: dict[str, Any]) -> tuple[int, int] | None:
+    """The sentences and chunks the manifest says the version holds (None: it does not say, as
+    an index written before segments)."""
+    try:
+        return sum(int(x["sentences"]) for x in manifest["segments"]), sum(int(x["chunks"]) for x in manifest["segments"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _read_checked(root: Path, index_dir: Path, manifest: dict[str, Any], n_s: int, n_c: int) -> _Rows:
+    """A lazy store's rows, read on first use; a one-line RagError if they are unreadable or
+    not the rows its vectors are for."""
+    try:
+        rows = _read_rows(root, manifest)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
+        raise _unreadable(index_dir, e) from None
+    if (len(rows.sentences), len(rows.chunks)) != (n_s, n_c):
+        raise RagError(f"index at {index_dir} is inconsistent (vector counts differ): run `rag index` to rebuild")
+    return rows
+
+
+def _read_rows(root: Path, manifest: dict[str, Any]) -> _Rows:
+    """The articles, sentences and chunks of the version in `root`, from its segments' files."""
+    n_segments = len(manifest["segments"]) if isinstance(manifest.get("segments"), list) else 1
+    articles, spans = [], {"sentences": [], "chunks": []}
+    for i in range(n_segments):  # the articles and spans in segments, concatenated (rows go on across them)
+        a_name, s_name = layout.segment_files(i)
+        articles += [Article(**{k: v for k, v in a.items() if k != "sha256"}) for a in json.loads((root / a_name).read_text())]
+        part = json.loads((root / s_name).read_text())
+        spans["sentences"] += part["sentences"]
+        spans["chunks"] += part["chunks"]
+    by_id = {a.id: a for a in articles}
+    sentences = [
+        Sentence(id=f"{aid}#{n}", article_id=aid, n=n, start=s, end=e, text=by_id[aid].text[s:e]) for aid, n, s, e in spans["sentences"]
+    ]
+    row = {s.id: s for s in sentences}
+    chunks = []
+    for aid, first, last in spans["chunks"]:
+        window = [row[f"{aid}#{n}"] for n in range(first, last + 1)]
+        a, s0, s1 = by_id[aid], window[0].start, window[-1].end
+        chunks.append(
+            Chunk(id=f"{aid}@{first}", article_id=aid, sentence_ids=tuple(s.id for s in window), start=s0, end=s1, text=a.text[s0:s1])
+        )
+    return _Rows(by_id, sentences, chunks, {s.id: i for i, s in enumerate(sentences)})
 
 
 def _previous(index_dir: Path, embedder: Embedder, chunk_size: int, chunk_overlap: int) -> tuple[Store | None, str]:
     """The previous index to reuse, or None and why not (empty when there was none)."""
     try:
-        return load(index_dir, embedder.fingerprint, chunk_size, chunk_overlap, mmap=True), ""  # mapped: read only what is used
+        return load(
+            index_dir, embedder.fingerprint, chunk_size, chunk_overlap, mmap=True, lazy=True
+        ), ""  # mapped and lazy: read only what is used
     except RagError as e:
         if not index_dir.exists():
             return None, ""
@@ -438,6 +537,7 @@ def build(
     previous: Store | None = None,
     make_parts: MakeParts | None = None,
     vector_store: str = "faiss",
+    added: Sequence[Path] | None = None,
 ) -> BuildReport:
     """(Re)build the index for `corpus`, re-embedding only files whose content changed.
 
@@ -448,10 +548,14 @@ def build(
     `make_parts` reads, splits (and may embed) the new or changed files elsewhere, e.g. on Ray
     workers (index/workers.py); the default is `local_parts`, with the embedding done here.
     With a Milvus `vector_store` the version is also written to Milvus (`index/milvus.py`).
+    `added` names the files known to be new in `corpus`: when adding them only appends, the
+    folder is not scanned nor the previous rows read (index/append.py); else a full build.
     """
     corpus, index_dir = Path(corpus), Path(index_dir)
     with versions.writer_lock(index_dir):
-        return _build(corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, rebuild, previous, make_parts, vector_store)
+        return _build(
+            corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, rebuild, previous, make_parts, vector_store, added
+        )
 
 
 def _build(
@@ -465,6 +569,7 @@ def _build(
     previous: Store | None,
     make_parts: MakeParts | None = None,
     vector_store: str = "faiss",
+    added: Sequence[Path] | None = None,
 ) -> BuildReport:
     t0 = time.perf_counter()
     remembered = indexed_corpus(index_dir)
@@ -476,13 +581,46 @@ def _build(
     if remembered is not None and not rebuild and not corpus.exists():
         raise RagError(f"the indexed corpus folder {corpus} is gone: `rag index FOLDER --rebuild` indexes another one")
     scanned_at = time.time_ns()
-    files = list_article_files(corpus)
     if rebuild:
         prev, why_not = None, ""
     elif _is_live(previous, index_dir, embedder, chunk_size, chunk_overlap):
         prev, why_not = previous, ""
     else:
         prev, why_not = _previous(index_dir, embedder, chunk_size, chunk_overlap)
+    if added is not None and prev is not None:
+        from index import append
+
+        paths = append.appendable(prev, corpus, added, index_kind, vector_store)
+        if paths is not None:
+            try:
+                told = append.append(prev, paths, corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, make_parts, t0)
+            except OSError as e:
+                log.warning("adding %s without a scan failed (%s): scanning %s", ", ".join(p.name for p in paths), e, corpus)
+                told = None
+            if told is not None:
+                return told
+        log.info("not a pure append of %d named files: scanning %s", len(list(added)), corpus)
+    elif prev is not None:
+        from index import append
+
+        paths = append.scanned(prev, corpus, scanned_at, index_kind, vector_store)
+        if paths is not None:  # every indexed file unchanged, new ones after them: append them
+            try:
+                told = append.append(
+                    prev, paths, corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, make_parts, t0, scanned_at
+                )
+            except OSError as e:
+                log.warning("appending %d files failed (%s): building in full", len(paths), e)
+                told = None
+            if told is not None:
+                return told
+    if prev is not None and not prev.loaded:
+        try:  # a full build compares every file with the previous rows: read them now
+            prev.sentences  # noqa: B018
+        except RagError as e:
+            log.info("not reusing the previous index: %s", e)
+            prev, why_not = None, str(e).split(": run `rag index`")[0]
+    files = list_article_files(corpus)
     prev_files: dict[str, Any] = prev.manifest["files"] if prev else {}
     report = BuildReport(note=f"the previous index was not reused ({why_not})" if why_not else "")
     chunk_row: dict[str, int] | None = None

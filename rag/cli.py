@@ -44,7 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         "corpus",
         nargs="?",
         type=Path,
-        help="folder of articles (.txt, .md, .html, .pdf, .docx, .epub, .rtf) (default: the folder the index was built from, else corpus/)",
+        help="folder of articles (.txt, .md, .html, .pdf, .docx, .epub, .rtf) (default: the folder the index was built from, else corpus/); "
+        "or one new file in that folder, added without scanning the others",
     )
     ix.add_argument("--rebuild", action="store_true", help="start over: re-embed everything; needed to index a different folder")
     ix.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
@@ -137,7 +138,10 @@ def _print_answer(a) -> None:
 def cmd_index(args, cfg) -> int:
     from rag.wiring import build_index
 
-    r = _index_on_workers(args, cfg) if args.workers else build_index(cfg, args.corpus, rebuild=args.rebuild)
+    if args.corpus is not None and args.corpus.is_file() and not args.workers and not args.rebuild:
+        r = build_index(cfg, args.corpus.parent, added=[args.corpus])  # one new file: appended without a scan where it can be
+    else:
+        r = _index_on_workers(args, cfg) if args.workers else build_index(cfg, args.corpus, rebuild=args.rebuild)
     if r.note:
         print(f"note: {r.note}: indexing every article again", file=sys.stderr)
     for s in r.skipped:

@@ -65,10 +65,11 @@ def adopt_indexed_corpus(cfg: Config) -> None:
     )
 
 
-def build_index(cfg: Config, corpus: Path | None = None, embedder=None, rebuild: bool = False, previous=None, make_parts=None):
+def build_index(cfg: Config, corpus: Path | None = None, embedder=None, rebuild: bool = False, previous=None, make_parts=None, added=None):
     """Build or update the index. Without `corpus`: the folder the index remembers, if the
     config does not name one (see `adopt_indexed_corpus`), else `cfg.corpus`. `make_parts`
-    reads, splits and embeds the new files elsewhere (Ray workers: index/workers.py)."""
+    reads, splits and embeds the new files elsewhere (Ray workers: index/workers.py). `added`:
+    files known to be new in the corpus, appended without a scan where that is an append."""
     from index.store import build, indexed_corpus
 
     if corpus is None:
@@ -85,6 +86,7 @@ def build_index(cfg: Config, corpus: Path | None = None, embedder=None, rebuild:
         previous=previous,
         make_parts=make_parts,
         vector_store=cfg.vector_store,
+        added=added,
     )
 
 

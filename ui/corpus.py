@@ -12,6 +12,7 @@ corpus unindexed; files already there are never touched.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import unicodedata
@@ -96,14 +97,21 @@ class Saved:
     note: str = ""
 
 
-def save_article(corpus: Path, name: str, data: bytes) -> Saved:
-    """Write `data` into `corpus` under a safe, unused name; never overwrite a file."""
+def save_article(corpus: Path, name: str, data: bytes, sizes: dict[str, int] | None = None) -> Saved:
+    """Write `data` into `corpus` under a safe, unused name; never overwrite a file.
+
+    `sizes`: the file sizes the index recorded (name -> bytes), so only the files of the same size
+    as `data`, and those the index does not know, are stat-ed and read to find a duplicate (not
+    every file of a large archive)."""
     name = safe_name(name)
     check_upload(data, name)
     corpus = Path(corpus)
     if not corpus.is_dir():
         raise RagError(f"corpus folder not found: {corpus}")
-    for existing in sorted(corpus.iterdir()):
+    sizes = sizes or {}
+    with os.scandir(corpus) as entries:
+        names = sorted(e.name for e in entries if sizes.get(e.name, len(data)) == len(data))
+    for existing in (corpus / n for n in names):
         if existing.is_file() and existing.stat().st_size == len(data) and existing.read_bytes() == data:
             return Saved(existing, new=False, note=f"this article is already in the corpus as {existing.name}")
     stem, suffix = Path(name).stem, Path(name).suffix
@@ -158,11 +166,13 @@ class Library:
 
         with self.lock:
             corpus = self.corpus
-            saved = save_article(corpus, name, data)
+            files = self.engine.store.manifest.get("files")
+            sizes = {k: r["size"] for k, r in files.items() if isinstance(r.get("size"), int)} if isinstance(files, dict) else {}
+            saved = save_article(corpus, name, data, sizes)
             if not saved.new and saved.path.name in self.engine.store.articles:
                 return f"Nothing added: {saved.note}."
             try:
-                report = build_index(self.cfg, corpus, embedder=self.engine.embedder, previous=self.engine.store)
+                report = build_index(self.cfg, corpus, embedder=self.engine.embedder, previous=self.engine.store, added=[saved.path])
                 store = report.store if report.store is not None else load_store(self.cfg, self.engine.embedder)
             except BaseException as e:
                 # Any failure: never leave the new file in the corpus unindexed. If the swap
