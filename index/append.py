@@ -39,7 +39,7 @@ import numpy as np
 from index import layout, vectors, versions
 from index.embedding import Embedder
 from index.reading import SUFFIXES, Skipped, article_names, content_hash, read_article
-from index.store import FORMAT, RACY_NS, BuildReport, MakeParts, Store, _embed_all, _Part, _read_checked, _Rows, _versions, local_parts
+from index.store import FORMAT, RACY_NS, BuildReport, MakeParts, Store, _embed_pending, _Part, _read_checked, _Rows, _versions, local_parts
 
 log = logging.getLogger(__name__)
 
@@ -142,14 +142,7 @@ def append(
         return None  # the full build adds them to the main index, or rebuilds it
 
     t = time.perf_counter()
-    todo = [p for p in parts if p.pending()]
-    if todo:
-        new_s = _embed_all(embedder, [s.text for p in todo for s in p.sentences], "sentences")
-        new_c = _embed_all(embedder, [c.text for p in todo for c in p.chunks], "chunks")
-        i = j = 0
-        for p in todo:
-            p.sv, p.cv = new_s[i : i + len(p.sentences)], new_c[j : j + len(p.chunks)]
-            i, j = i + len(p.sentences), j + len(p.chunks)
+    _embed_pending(embedder, parts)
     dim = prev.sentence_index.d
     sv = np.concatenate([p.sv for p in parts if p.sv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)
     cv = np.concatenate([p.cv for p in parts if p.cv is not None] + [np.zeros((0, dim), np.float32)]).astype(np.float32)

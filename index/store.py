@@ -241,6 +241,20 @@ class Store:
         return [s for s in self.sentences[max(lo, 0) : hi + 1] if s.article_id == sentence.article_id]
 
 
+def _embed_pending(embedder: Embedder, parts: list[_Part]) -> list[_Part]:
+    """Embed the sentences and chunks of the parts that have no vectors yet (in two batches,
+    with progress); returns those parts."""
+    todo = [p for p in parts if p.pending()]
+    if todo:
+        new_s = _embed_all(embedder, [s.text for p in todo for s in p.sentences], "sentences")
+        new_c = _embed_all(embedder, [c.text for p in todo for c in p.chunks], "chunks")
+        i = j = 0
+        for p in todo:
+            p.sv, p.cv = new_s[i : i + len(p.sentences)], new_c[j : j + len(p.chunks)]
+            i, j = i + len(p.sentences), j + len(p.chunks)
+    return todo
+
+
 def _embed_all(embedder: Embedder, texts: list[str], label: str) -> np.ndarray:
     if not texts:
         return np.zeros((0, embedder.dim), dtype=np.float32)
@@ -674,14 +688,7 @@ def _build(
     report.corpus = str(corpus.resolve())
 
     t_vectors = time.perf_counter()
-    todo = [p for p in parts if p.pending()]
-    if todo:
-        new_s = _embed_all(embedder, [s.text for p in todo for s in p.sentences], "sentences")
-        new_c = _embed_all(embedder, [c.text for p in todo for c in p.chunks], "chunks")
-        i = j = 0
-        for p in todo:
-            p.sv, p.cv = new_s[i : i + len(p.sentences)], new_c[j : j + len(p.chunks)]
-            i, j = i + len(p.sentences), j + len(p.chunks)
+    todo = _embed_pending(embedder, parts)
     dim = embedder.dim
     grown = _grown(prev, prev is not previous, parts, index_kind, todo) if prev else None
     unchanged: set[int] = set()  # the previous vector parts carried over as they were
