@@ -82,7 +82,10 @@ def _peer_embedder(cfg: Config) -> str:
 
 
 def load_drafts(path: Path) -> dict[str, list[str]]:
-    """Drafts by prompt from `--drafts FILE` ({} when the file does not exist yet)."""
+    """Drafts by prompt from `--drafts FILE` ({} when the file does not exist yet; its folder
+    must, so that saving them after a long run cannot fail)."""
+    if not path.parent.is_dir():
+        raise RagError(f"the folder of the drafts file does not exist: {path.parent}")
     if not path.exists():
         return {}
     try:
@@ -194,7 +197,10 @@ def run_eval(
         peer_summary = peer_proc.close() if peer_proc is not None else None
 
     if drafts is not None:
-        save_drafts(drafts, recorder.cache)
+        try:
+            save_drafts(drafts, recorder.cache)
+        except OSError as e:  # the run's scores are still written
+            notes.append(f"ours: the drafts could not be saved to {drafts}: {e}")
     if recorder.hits:
         notes.append(f"ours: {recorder.hits}/{len(cases)} drafts replayed from {drafts}: its times are not measurements.")
     systems = {

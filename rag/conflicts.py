@@ -623,7 +623,7 @@ def find_conflicts(
     # Context words that most sentences share ("Karachi", "police") say nothing; keep the rarer ones.
     df = {t: sum(t in set(tokens(s.text)) for s in evidence) for t in slot.context}
     context = frozenset(t for t, n in df.items() if n <= 0.4 * len(evidence))
-    if share is not None and slot.noun != "age" and all((share(t) or 0.0) > TOPIC_SHARE for t in context):
+    if share is not None and all((share(t) or 0.0) > TOPIC_SHARE for t in context):
         # Only the corpus's own topic words ("KPO" in reports of the KPO attack, rag/focus.py):
         # they name the event every report is about, and a report's figure need not repeat them.
         context = frozenset()

@@ -6,6 +6,7 @@ so ranking bugs show; `ScriptedGenerator` replies from a queue and records every
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import deque
 from pathlib import Path
@@ -86,3 +87,17 @@ def real_embedder():
     from index.embedding import MiniLMEmbedder
 
     return MiniLMEmbedder()
+
+
+@pytest.fixture
+def cli(monkeypatch, tmp_path):
+    """`rag ...` in-process with the hash embedder, no config file, no RAG_* environment."""
+    import rag.cli
+    import rag.wiring
+
+    monkeypatch.setattr(rag.wiring, "build_embedder", lambda cfg: HashEmbedder())
+    for k in list(os.environ):
+        if k.startswith("RAG_"):
+            monkeypatch.delenv(k)
+    monkeypatch.chdir(tmp_path)
+    return rag.cli.main

@@ -51,18 +51,27 @@ def _same_version(a: Path, b: Path, emb) -> None:
         assert np.array_equal(x.bm25.scores(q), y.bm25.scores(q))
 
 
-def test_an_add_told_its_file_stats_and_reads_no_other_file(corpus_copy, tmp_path, monkeypatch):
-    idx, emb = _indexed(corpus_copy, tmp_path)
-    (corpus_copy / NEW).write_text(TEXT)
-    stat_ed: list[str] = []
-    real_stat = os.stat
+_REAL_STAT = os.stat
+
+
+def _count_stats(monkeypatch, folder: Path) -> list[str]:
+    """Patch os.stat to record the names of the files of `folder` it is asked about; returns that list."""
+    seen: list[str] = []
+    real_stat = _REAL_STAT
 
     def counting_stat(path, *a, **k):
-        if Path(os.fsdecode(path)).parent == corpus_copy:
-            stat_ed.append(Path(os.fsdecode(path)).name)
+        if Path(os.fsdecode(path)).parent == folder:
+            seen.append(Path(os.fsdecode(path)).name)
         return real_stat(path, *a, **k)
 
     monkeypatch.setattr(os, "stat", counting_stat)
+    return seen
+
+
+def test_an_add_told_its_file_stats_and_reads_no_other_file(corpus_copy, tmp_path, monkeypatch):
+    idx, emb = _indexed(corpus_copy, tmp_path)
+    (corpus_copy / NEW).write_text(TEXT)
+    stat_ed = _count_stats(monkeypatch, corpus_copy)
     r = build(corpus_copy, idx, emb, added=[corpus_copy / NEW])
     monkeypatch.undo()
     assert set(stat_ed) == {NEW}, stat_ed
@@ -157,20 +166,6 @@ def test_a_lazy_store_with_broken_spans_is_one_line_and_a_scan_rebuilds(corpus_c
     assert "not reused" in r.note and NEW in load(idx, emb.fingerprint).articles
 
 
-@pytest.fixture
-def cli(monkeypatch, tmp_path):
-    """`rag ...` in-process with the hash embedder, no RAG_* environment."""
-    import rag.cli
-    import rag.wiring
-
-    monkeypatch.setattr(rag.wiring, "build_embedder", lambda cfg: HashEmbedder())
-    for k in list(os.environ):
-        if k.startswith("RAG_"):
-            monkeypatch.delenv(k)
-    monkeypatch.chdir(tmp_path)
-    return rag.cli.main
-
-
 def test_rag_index_with_a_file_appends_it_without_reading_the_previous_rows(cli, corpus_copy, tmp_path, capsys, monkeypatch):
     data = str(tmp_path / "data")
     assert cli(["--data-dir", data, "index", str(corpus_copy)]) == 0
@@ -204,17 +199,9 @@ def test_the_chats_upload_stats_no_other_file_of_another_size(corpus_copy, tmp_p
     cfg.corpus = corpus_copy
     build(corpus_copy, cfg.index_dir, emb)
     engine = Engine(store=load_store(cfg, emb), embedder=emb, generator=ScriptedGenerator(), verifier=HeuristicVerifier(emb), config=cfg)
-    stat_ed: list[str] = []
-    real_stat = os.stat
-
-    def counting_stat(path, *a, **k):
-        if Path(os.fsdecode(path)).parent == corpus_copy:
-            stat_ed.append(Path(os.fsdecode(path)).name)
-        return real_stat(path, *a, **k)
-
-    monkeypatch.setattr(os, "stat", counting_stat)
+    stat_ed = _count_stats(monkeypatch, corpus_copy)
     msg = Library(cfg, engine).add(NEW, TEXT.encode())
-    monkeypatch.setattr(os, "stat", real_stat)
+    monkeypatch.setattr(os, "stat", _REAL_STAT)
     assert msg.startswith(f"Added {NEW}") and NEW in engine.store.articles
     assert set(stat_ed) == {NEW}, stat_ed
     assert _rows(engine.store) == _rows(load(cfg.index_dir, emb.fingerprint))

@@ -161,6 +161,8 @@ def test_drafts_saved_by_prompt_are_replayed_without_the_model(tmp_path):
     answers = lambda r: [it["output"]["answer"] for it in r["systems"]["ours"]["items"]]  # noqa: E731
     assert answers(r2) == answers(r1) and not again.prompts
     assert any("4/4 drafts replayed" in n for n in r2["notes"])
+    with pytest.raises(RagError, match="folder of the drafts file"):
+        eval_run.run_eval(cfg, MILL, MILL_CASES, limit=1, dense=False, peer=False, generator=again, drafts=tmp_path / "no" / "d.json")
     drafts.write_text("[1, 2]")
     with pytest.raises(RagError, match="not a drafts file"):
         eval_run.run_eval(cfg, MILL, MILL_CASES, limit=1, dense=False, peer=False, generator=again, drafts=drafts)

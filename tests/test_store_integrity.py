@@ -57,20 +57,6 @@ def _engine(cfg, emb):
     return Engine(store=load_store(cfg, emb), embedder=emb, generator=ScriptedGenerator(), verifier=HeuristicVerifier(emb), config=cfg)
 
 
-@pytest.fixture
-def cli(monkeypatch, tmp_path):
-    """`rag ...` in-process with the hash embedder, no config file, no RAG_* environment."""
-    import rag.cli
-    import rag.wiring
-
-    monkeypatch.setattr(rag.wiring, "build_embedder", lambda cfg: HashEmbedder())
-    for k in list(os.environ):
-        if k.startswith("RAG_"):
-            monkeypatch.delenv(k)
-    monkeypatch.chdir(tmp_path)
-    return rag.cli.main
-
-
 # --- one index, one corpus ---------------------------------------------------------------------
 
 
