@@ -34,6 +34,11 @@ class Tally:
     misses: tuple[str, ...]  # questions of conflict cases not surfaced, and of false conflicts ("FALSE: …")
 
 
+def article_text(store):
+    """The text of a sentence's article, as the answer path passes it to `find_conflicts`."""
+    return lambda s: store.articles[s.article_id].text if s.article_id in store.articles else ""
+
+
 def tally(store, embedder, cases: list[Case], top_k: int, per_article: int) -> Tally:
     from rag.conflicts import find_conflicts
     from rag.retrieve import retrieve
@@ -44,7 +49,9 @@ def tally(store, embedder, cases: list[Case], top_k: int, per_article: int) -> T
         if c.history:
             continue
         r = retrieve(store, embedder, c.question, top_k, per_article)
-        _, mentions, disagree = find_conflicts(c.question, [h.sentence for h in r.pool], embedder, share=store.bm25.share)
+        _, mentions, disagree = find_conflicts(
+            c.question, [h.sentence for h in r.pool], embedder, share=store.bm25.share, article_text=article_text(store)
+        )
         shown = " ; ".join(f"{m.shown} ({m.value})" for m in mentions) if disagree else ""
         if c.expect_conflict and len(c.conflict_values) >= 2:
             conflicts += 1

@@ -80,7 +80,11 @@ def answer(
     # Values of what the question asks (a count, a colour, a time) are looked for in the wider pool,
     # and the sentences that state them join the evidence, so every version reaches the model and the answer.
     slot, mentions, disagree = find_conflicts(
-        standalone, [h.sentence for h in r.pool], engine.embedder, share=store.bm25.share if cfg.retrieval == "hybrid" else None
+        standalone,
+        [h.sentence for h in r.pool],
+        engine.embedder,
+        share=store.bm25.share if cfg.retrieval == "hybrid" else None,
+        article_text=lambda s: store.articles[s.article_id].text if s.article_id in store.articles else "",
     )
     hits = by_article_first([h.sentence for h in r.hits])
     evidence = evidence_sentences(store, pick_evidence(hits, [m.sentence for m in mentions], cfg.top_k))

@@ -23,6 +23,7 @@ import numpy as np
 
 from index.lexical import tokens
 from rag.focus import TOPIC_SHARE
+from rag.frame import question_frame
 from rag.numbers import find_numbers
 from rag.types import Sentence
 from rag.verify import COLOURS, COMMON_CAPS, names_in
@@ -401,6 +402,15 @@ def question_slot(question: str) -> Slot | None:
                 break
             noun_words.append(w)
         noun = " ".join(w for w in noun_words if w.lower() not in STOP_NOUNS)
+        frame = question_frame(q)  # the parse, when there is one, says which noun is counted and which words are verbs
+        if frame is not None:
+            if verb and verb in frame.nouns:
+                verb = ""  # "how many grenades did the gunmen hurl": after "did" comes the subject, not a participle
+            if frame.thing and frame.thing.lower() in noun.lower().split():
+                head = noun.lower().split()
+                noun = " ".join(head[: head.index(frame.thing.lower()) + 1])  # "gunmen took part" → "gunmen"
+            elif frame.thing and not _outcomes_of(noun):
+                noun = frame.thing.lower()
         if not verb and " " not in noun and _outcomes_of(noun):  # "how many died", "the number of injured"
             noun, verb = "people", noun.lower()
         if not verb:  # "how many people lost their lives": what happened to them, in other words
@@ -422,6 +432,8 @@ def question_slot(question: str) -> Slot | None:
         # its verbs ("stormed", "involved") and the words before "how many" are framing.
         verbs = " ".join(w for w in words if re.fullmatch(r"[a-z]+(?:ed|en|wn)", w.lower()))
         context = _strict_context(q, f"{noun} {verb} {verbs}") - frozenset(tokens(m.string[: m.start()]))
+        if frame is not None:  # only its nouns and names: "hurl", "stormed", "took part" are how the question says it
+            context = (frame.context & context) | (frame.context - frozenset(tokens(f"{noun} {m.string[: m.start()]}")))
         return Slot("count", noun.lower(), verb, topic, context, strict=True)
     if _TOLL_Q.search(q):  # "what is the death toll": a count of the dead, whatever the wording
         return Slot("count", "people", "killed", "the death toll", name_context(q))
@@ -435,6 +447,9 @@ def question_slot(question: str) -> Slot | None:
         content = lambda ws: [w for w in ws if w.lower() not in STOP_NOUNS | _AUX_WORDS | {"what", "which"}]  # noqa: E731
         after, before = content(_WORD.findall(q[m.end() :])), content(_WORD.findall(q[: m.start()]))
         noun = (after[0] if after else before[-1] if before else "").lower()
+        frame = question_frame(q)
+        if frame is not None and frame.thing:  # "the gunmen's car" colours the car; "… what colour was it" what "it" stands for
+            noun = frame.thing.lower()
         return Slot("colour", noun, "", f"the colour of the {noun}" if noun else "the colour")
     m = _TIME_Q.search(q)
     if m:  # its other words ("the earthquake strike") say which event's time: a time of another event is not a version
@@ -494,10 +509,44 @@ def _phrases(words: list[str]) -> list[str]:
     return list(dict.fromkeys([" ".join(run), run[-1], *heads]))
 
 
-def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, verb_min: float, context: frozenset[str]) -> list[Mention]:
+def _names_noun(after: str, noun: str) -> bool:
+    """Whether the words right after a figure name the asked noun itself (its stem, not a synonym)."""
+    first = _WORD.findall(after)[:2]
+    stem = noun.split()[-1].lower()[:5] if noun.strip() else ""
+    return bool(stem) and any(w.lower().startswith(stem) for w in first)
+
+
+def _heads(words: list[str], noun: str) -> list[str]:
+    """The phrases a one-word noun is compared with: the head of a compound, not the compound
+    ("two passenger trains" counts trains, not passengers; "a silver Corolla car" is a car)."""
+    phrases = _phrases(words)
+    if " " in noun.strip() or not phrases:
+        return phrases
+    run = phrases[0].split()
+    cut = next((i for i in range(1, len(run)) if re.search(r"(?:ing|ed)$", run[i].lower()) or run[i].lower() in _PAST), len(run))
+    return [run[:cut][-1]]  # "terrorists firing" → terrorists; "passenger trains collided" → trains; "attackers came" → attackers
+
+
+# Common irregular past forms: a word of these ends a noun phrase as "-ed" does ("ten attackers came in").
+_PAST = frozenset(
+    "came went took made left fled ran got held said told began broke drove fought hid hit kept lost met put rode saw sent "
+    "shot stood struck threw tore wore won bore brought bought caught dug fell felt found gave heard led lay paid rose sat "
+    "slept spoke spent stole stuck swept swam taught thought understood woke wrote".split()
+)
+
+
+def _count_mentions(
+    slot: Slot,
+    s: Sentence,
+    sim: _Similar,
+    noun_min: float,
+    verb_min: float,
+    context: frozenset[str],
+    by_article: Callable[[Sentence], bool] | None = None,
+) -> list[Mention]:
     out: list[Mention] = []
     text = s.text
-    if not _admits(slot, text, context):
+    if not _admits(slot, text, context) and not (by_article is not None and by_article(s) and in_context(text, context)):
         return out  # the figure is for another place, person or thing than the question asks about
     for n in find_numbers(text):
         if n.ordinal or (1900 <= n.lo <= 2100 and n.lo == n.hi):
@@ -507,6 +556,8 @@ def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, ver
             continue  # "35-year-old", "two of the militants"
         if _UNIT.match(after) and (_outcomes_of(slot.verb) or slot.noun in _GENERIC):
             continue  # "20 minutes", "700 metres" measure: never a count of the dead or the hurt
+        if re.search(r"\bincluding\s+(?:at least\s+|some\s+)?$", text[: n.start], re.IGNORECASE) and not _names_noun(after, slot.noun):
+            continue  # "four people dead, including two policemen": a part of the group, not a count of the gunmen
         if n.lo == 1 and re.search(r"\b(?:the|this|that)\s+$", text[: n.start]):
             continue  # "the one killed by the Rangers" is a reference, not a count
         clause = _BOUNDARY.split(after, maxsplit=1)[0]
@@ -538,7 +589,7 @@ def _count_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float, ver
         elif not words:
             continue
         else:
-            noun_ok = bool(slot.noun) and sim.best(slot.noun, _phrases(words)) >= noun_min
+            noun_ok = bool(slot.noun) and sim.best(slot.noun, _heads(words, slot.noun)) >= noun_min
             if noun_ok and (_PASSIVE.search(clause) or re.search(r"\b[a-z]+ed\s+$", text[: n.start])):
                 continue  # "five terrorists were killed", "killed two terrorists" answer another question
         if not noun_ok:
@@ -579,7 +630,7 @@ def _colour_mentions(slot: Slot, s: Sentence, sim: _Similar, noun_min: float) ->
     for c in COLOURS:
         for m in re.finditer(rf"\b{c}\b", s.text, re.IGNORECASE):
             words = _WORD.findall(s.text[m.end() :])[:4]
-            if not slot.noun or sim.best(slot.noun, _phrases(words)) >= noun_min:
+            if not slot.noun or sim.best(slot.noun, _heads(words, slot.noun)) >= noun_min:
                 value = "grey" if c == "gray" else c
                 out.append(Mention(value, value, s, bool(_HEDGE.search(s.text))))
     return out
@@ -610,10 +661,14 @@ def find_conflicts(
     noun_min: float = 0.55,
     verb_min: float = 0.6,
     share: Callable[[str], float | None] | None = None,
+    article_text: Callable[[Sentence], str] | None = None,
 ) -> tuple[Slot | None, list[Mention], bool]:
     """(slot, mentions of its values in the evidence, whether different articles disagree).
     Questions that ask for no count, colour or time are checked for opposite statements instead.
-    `share(token)`: the token's share of all the corpus's sentences (`BM25.share`), if known."""
+    `share(token)`: the token's share of all the corpus's sentences (`BM25.share`), if known.
+    `article_text(sentence)`: the text of the sentence's article, if known: a report's figure
+    need not repeat what its article is about ("the assault on the KPO") when the article says it
+    elsewhere; a sentence that names another place is still no version (`in_context`)."""
     slot = question_slot(question)
     if slot is None:
         pslot, pmentions = find_polarity_conflict(question, evidence)
@@ -629,6 +684,15 @@ def find_conflicts(
         context = frozenset()
     if slot.noun == "age":
         context = slot.context  # the person's name: an age stated for anyone else is no version
+    admitted: dict[str, bool] = {}  # per article: whether it holds the context (read once per article)
+
+    def by_article(s: Sentence) -> bool:
+        if article_text is None or not slot.strict or not context:
+            return False
+        if s.article_id not in admitted:
+            admitted[s.article_id] = _admits(slot, article_text(s), context)
+        return admitted[s.article_id]
+
     # A first pass that accepts every phrase only lists the phrases to compare, so they are
     # embedded in one batch (about ten times faster than one call each); the second pass decides.
     for recording in (True, False) if slot.kind not in ("time", "measure") else (False,):
@@ -636,7 +700,7 @@ def find_conflicts(
         mentions = []
         for s in evidence:
             if slot.kind == "count":
-                mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context)
+                mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context, by_article)
             elif slot.kind == "measure":
                 # an age's sentence names the whole person ("Marcel Malanga", not his father "Christian Malanga")
                 mentions += _measure_mentions(slot, s) if _admits(slot, s.text, context) else []

@@ -159,3 +159,27 @@ def test_a_report_need_not_repeat_the_events_own_name_to_give_its_count(real_emb
     assert {m.value for m in mentions} == {"3", "8–10", "6"} and disagree
     _, mentions, _ = find_conflicts(q, pool, real_embedder, share=lambda t: 0.001)
     assert {m.value for m in mentions} == {"3"}, "a rare word of the question still has to be there"
+
+
+def test_a_reports_figure_may_leave_the_questions_context_to_its_article(real_embedder):
+    """'How many gunmen took part in the assault on the Veldor hotel?': a report whose article is
+    about the Veldor hotel gives its count in a sentence that does not name it again; a report
+    about somewhere else does not, and a sentence that names another place never does."""
+    from rag.conflicts import find_conflicts
+
+    pool = [
+        sent("a", 0, "Three gunmen took part in the assault on the Veldor hotel."),
+        sent("b", 3, "Sources said eight to 10 attackers came in a white van."),
+        sent("b", 4, "In Tarrow, four gunmen were seen the day before."),
+        sent("c", 2, "At least six terrorists forced their way in, the police chief said."),
+    ]
+    articles = {
+        "a": "Three gunmen took part in the assault on the Veldor hotel.",
+        "b": "The assault on the Veldor hotel lasted four hours. Sources said eight to 10 attackers came in a white van. In Tarrow, four gunmen were seen the day before.",
+        "c": "A bank in Marsh Town was raided. At least six terrorists forced their way in, the police chief said.",
+    }
+    q = "How many gunmen took part in the assault on the Veldor hotel?"
+    _, mentions, disagree = find_conflicts(q, pool, real_embedder)
+    assert {m.value for m in mentions} == {"3"} and not disagree
+    _, mentions, disagree = find_conflicts(q, pool, real_embedder, article_text=lambda s: articles[s.article_id])
+    assert {m.value for m in mentions} == {"3", "8–10"} and disagree

@@ -1,0 +1,92 @@
+"""What a count or colour question is about, read from its parse rather than its word order.
+
+"How many gunmen took part in the assault on the KPO?" counts *gunmen*; the figure that answers
+it must be about the *assault* on the *KPO*; "took part" is how the question happens to say it,
+and a report that writes "six terrorists stormed the office" answers it in other verbs. So the
+thing counted (or coloured) is the noun that "many", "number of" or "colour" attaches to, and the
+context a figure's sentence is checked against is the question's other nouns and names: never
+its verbs. "What colour was the gunmen's car?" colours the *car* (the gunmen only own it); "the
+car … what colour was it?" colours what "it" stands for.
+
+The parser is spaCy's small English pipeline (`rag.roles`); without it, `question_frame`
+returns None and the caller keeps its word-order rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from index.lexical import tokens
+
+_NOUNS = ("NOUN", "PROPN")
+_COLOUR = {"colour", "color", "colours", "colors"}
+_COUNTERS = {"many", "much"}
+_ASKING = {"number", "total", "count", "figure", "tally", "time", "moment", "way"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    thing: str  # the counted or coloured noun as written ("gunmen", "car"); "" when none is found
+    context: frozenset[str]  # index tokens of the question's other nouns and names
+    nouns: frozenset[str]  # every noun and name of the question, lower-cased as written
+
+
+def question_frame(question: str, parser: Any = None) -> Frame | None:
+    """The frame of a count or colour question, or None without a parser."""
+    if parser is None:
+        from rag.roles import _parser
+
+        parser = _parser()
+        if parser is None:
+            return None
+    doc = parser(question)
+    thing = _counted(doc) or _coloured(doc)
+    nouns = [t for t in doc if t.pos_ in _NOUNS]
+    kept = [t.text for t in nouns if (thing is None or t.i != thing.i) and not _light_object(t)]
+    kept = [w for w in kept if w.lower() not in _COLOUR | _ASKING]
+    return Frame(
+        thing.text if thing is not None else "",
+        frozenset(tokens(" ".join(kept))) - frozenset(tokens(thing.text if thing is not None else "")),
+        frozenset(t.lower_ for t in nouns),
+    )
+
+
+def _light_object(t: Any) -> bool:
+    """A bare object that only completes its verb: "took part", "took place", "gave way"."""
+    return t.dep_ == "dobj" and t.head.pos_ == "VERB" and t.pos_ == "NOUN" and not any(True for _ in t.children)
+
+
+def _counted(doc: Any) -> Any:
+    """The noun "many"/"much" modifies ("how many gunmen"), or what "number of" counts."""
+    for t in doc:
+        if t.lower_ in _COUNTERS and t.head.pos_ in _NOUNS and t.head.i != t.i:
+            return t.head
+        if t.lower_ == "number" and t.pos_ == "NOUN":
+            for prep in t.children:
+                if prep.dep_ == "prep" and prep.lower_ == "of":
+                    obj = next((c for c in prep.children if c.dep_ == "pobj" and c.pos_ in _NOUNS), None)
+                    if obj is not None:
+                        return obj
+    return None
+
+
+def _coloured(doc: Any) -> Any:
+    """The noun a colour question colours: "the colour of X", "what colour was X", "X … what
+    colour was it" (a pronoun stands for the question's first noun); possessors are skipped."""
+    colour = next((t for t in doc if t.lower_ in _COLOUR), None)
+    if colour is None:
+        return None
+    for prep in colour.children:
+        if prep.dep_ == "prep" and prep.lower_ == "of":
+            obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
+            if obj is not None and obj.pos_ in _NOUNS:
+                return obj
+    candidates = [t for t in doc if t.i != colour.i and t.dep_ != "poss" and t.lower_ not in _COLOUR]
+    after = [t for t in candidates if t.i > colour.i and t.pos_ in _NOUNS + ("PRON",)]
+    if after and after[0].pos_ in _NOUNS:
+        return after[0]
+    before = [t for t in candidates if t.i < colour.i and t.pos_ in _NOUNS]
+    if after and after[0].pos_ == "PRON" and before:  # "the car the militants used … what colour was it?"
+        return before[0]
+    return before[-1] if before else None

@@ -1,0 +1,79 @@
+"""What a count or colour question counts or colours, read from its parse (rag/frame.py), and
+the disagreement rules that use it (rag/conflicts.py): the counted noun is the one "many" or
+"number of" attaches to; the context a figure must share is the question's nouns and names,
+never its verbs; a possessor is not the thing coloured; a pronoun stands for its noun; a
+compound counts its head; a part of a group ("including two policemen") is not a count of
+something else. No topic words: every test uses invented events."""
+
+from conftest import HashEmbedder
+
+from index.lexical import tokens
+from rag.conflicts import find_conflicts, question_slot
+from rag.frame import question_frame
+from rag.types import Sentence
+
+
+def sent(article: str, n: int, text: str) -> Sentence:
+    return Sentence(id=f"{article}#{n}", article_id=article, n=n, start=0, end=len(text), text=text)
+
+
+def test_the_counted_noun_and_the_context_come_from_the_parse_not_the_verbs():
+    f = question_frame("How many grenades did the smugglers hurl as they got in?")
+    assert f is not None and f.thing == "grenades"
+    assert f.context == frozenset(tokens("smugglers"))  # "hurl", "got" are how the question says it
+    f = question_frame("How many rangers took part in the raid on the Felton depot?")
+    assert f is not None and f.thing == "rangers"
+    assert f.context == frozenset(tokens("raid Felton depot"))  # "took part": "part" only completes the verb
+    f = question_frame("What was the number of rioters involved in storming the Marley town hall?")
+    assert f is not None and f.thing == "rioters" and "storm" not in f.context
+
+
+def test_the_thing_coloured_is_not_its_owner_and_a_pronoun_is_its_noun():
+    f = question_frame("What color was the smugglers' boat?")
+    assert f is not None and f.thing == "boat"
+    f = question_frame("The van the thieves drove to the bank - what colour was it?")
+    assert f is not None and f.thing == "van"
+
+
+def test_after_did_comes_the_subject_not_a_participle():
+    slot = question_slot("How many grenades did the gunmen hurl as they got in?")
+    assert slot is not None and slot.kind == "count"
+    assert slot.verb == "" and slot.noun == "grenades"  # "gunmen" ends like "taken", it is not a verb
+    assert "hurl" not in slot.context
+
+
+def test_a_colour_question_about_an_owned_thing_finds_each_version():
+    ev = [
+        sent("a", 0, "Witnesses said the smugglers fled in a red boat before dawn."),
+        sent("b", 0, "Coastguards later found a blue boat abandoned on the shore."),
+        sent("c", 0, "The harbour master said the tide was low all night."),
+    ]
+    slot, mentions, disagree = find_conflicts("What color was the smugglers' boat?", ev, HashEmbedder())
+    assert slot is not None and slot.noun == "boat"
+    assert disagree and {m.value for m in mentions} == {"red", "blue"}
+
+
+def test_a_compound_counts_its_head():
+    ev = [
+        sent("a", 0, "Two passenger trains collided near Orlin on Friday."),
+        sent("b", 0, "About 900 passengers were on board, officials said."),
+        sent("c", 0, "Some 1,200 passengers were on board according to the railway."),
+    ]
+    slot, mentions, disagree = find_conflicts("How many passengers were on board at Orlin?", ev, HashEmbedder())
+    assert "2" not in {m.value for m in mentions}  # two trains, not two passengers
+
+
+def test_a_part_of_a_group_counts_only_what_it_names(real_embedder):
+    ev = [
+        sent("a", 0, "The assault on the Corran barracks left five people dead, including two policemen."),
+        sent("b", 0, "Four gunmen stormed the Corran barracks at dawn."),
+        sent("c", 0, "Four gunmen were involved in the assault on the Corran barracks."),
+    ]
+    found = {m.value for m in find_conflicts("How many gunmen took part in the assault on the Corran barracks?", ev, real_embedder)[1]}
+    assert found == {"4"}  # the two policemen are among the dead, not a count of the gunmen
+    ev = [
+        sent("a", 0, "Nine people were in the Corran convoy, including two policemen."),
+        sent("b", 0, "Three policemen were in the Corran convoy."),
+    ]
+    found = {m.value for m in find_conflicts("How many policemen were in the Corran convoy?", ev, real_embedder)[1]}
+    assert found == {"2", "3"}  # asked about the policemen, the part is the answer
