@@ -306,9 +306,14 @@ def check_manifest(manifest: dict[str, Any], embedder_fingerprint: str | None, c
             f"not the configured one ({embedder_fingerprint}): run `rag index` to rebuild"
         )
     if manifest["splitter"] != _splitter(chunk_size, chunk_overlap):
+        built = manifest["splitter"]
+        if built.get("version") != SPLITTER_VERSION:
+            raise RagError(
+                f"index was built by an older sentence splitter (version {built.get('version')}, now {SPLITTER_VERSION}): run `rag index` to rebuild"
+            )
         raise RagError(
-            f"index was built with splitter {manifest['splitter']}, config asks for chunk_size={chunk_size}, "
-            f"chunk_overlap={chunk_overlap}: run `rag index` to rebuild"
+            f"index was built with chunk_size={built.get('chunk_size')}, chunk_overlap={built.get('chunk_overlap')}; "
+            f"config asks for chunk_size={chunk_size}, chunk_overlap={chunk_overlap}: run `rag index` to rebuild"
         )
 
 

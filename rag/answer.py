@@ -86,7 +86,8 @@ def answer(
         share=store.bm25.share if cfg.retrieval == "hybrid" else None,
         article_text=lambda s: store.articles[s.article_id].text if s.article_id in store.articles else "",
     )
-    hits = by_article_first([h.sentence for h in r.hits])
+    ranked = [h.sentence for h in r.hits]
+    hits = by_article_first(ranked) if cfg.evidence_order == "articles" else ranked
     evidence = evidence_sentences(store, pick_evidence(hits, [m.sentence for m in mentions], cfg.top_k))
     draft = ""
     shown = evidence[: cfg.prompt_sentences]  # the model reads the best few; claims are checked against all

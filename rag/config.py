@@ -50,6 +50,7 @@ class Config:
     top_k: int = 8
     prompt_sentences: int = 6  # of the top_k evidence sentences, how many the model reads (fewer: faster first token)
     per_article: int = 3
+    evidence_order: str = "rank"  # rank: the model reads the best-ranked sentences | articles: each article's best first (README)
     judge: bool = True  # the 1.5B reader confirms each claim the heuristic verifier passed (rag/judge.py; off for the 0.5B)
     judge_threshold: float = 0.8  # P(yes) below this: the claim is not shown in the model's words
     compare_articles: bool = False  # rag/compare.py: measured to add false conflicts without surfacing more (README)
@@ -129,6 +130,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "profile": ("best", "fast"),
     "retrieval": ("hybrid", "dense", "bm25"),
     "followup": ("model", "heuristic"),
+    "evidence_order": ("rank", "articles"),
 }
 BOUNDS: dict[str, dict[str, float]] = {
     "connect_timeout": {"gt": 0},

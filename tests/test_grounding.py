@@ -146,3 +146,26 @@ def test_a_name_repeated_from_the_question_needs_only_the_articles_not_the_sente
         .support(claim, evidence)
         .supported
     )
+
+
+def test_the_model_reads_the_best_ranked_sentences_unless_told_to_read_each_article_first(tmp_path, hash_embedder):
+    """`evidence_order = "rank"` (default): the excerpts are the retrieval ranking, so an answer in
+    one article's second-best sentence is not pushed out by other articles' weaker best ones;
+    `"articles"` puts each article's best sentence first."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "Lantern festival\n\nThe Orvel lantern festival drew crowds to the river.\n"
+        "The Orvel lantern festival lasted three nights.\nThe Orvel lantern festival ended with fireworks.\n"
+    )
+    (corpus / "b.txt").write_text("Weather\n\nRain is expected in Orvel at the weekend.\n")
+    (corpus / "c.txt").write_text("Roads\n\nThe Orvel ring road reopened on Monday.\n")
+    q = "How long did the Orvel lantern festival last?"
+    shown = {}
+    for order in ("rank", "articles"):
+        gen = ScriptedGenerator(["It lasted three nights."])
+        answer(q, make_engine(corpus, tmp_path / f"data-{order}", hash_embedder, gen, evidence_order=order, prompt_sentences=3))
+        shown[order] = gen.prompts[0][-1]["content"]
+    assert "festival lasted three nights" in shown["rank"] and "festival lasted three nights" in shown["articles"]
+    assert "Rain is expected" in shown["articles"] and "ring road" in shown["articles"]
+    assert "Rain is expected" not in shown["rank"] and "ring road" not in shown["rank"], shown["rank"]
