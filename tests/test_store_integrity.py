@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HashEmbedder, ScriptedGenerator
+from conftest import HashEmbedder, ScriptedGenerator, as_format_1
 
 import index.reading as reading
 from index import store as store_mod
@@ -381,7 +381,7 @@ def test_adding_one_article_reads_and_splits_only_that_file(tmp_path, monkeypatc
     st = load(idx, emb.fingerprint)
     assert np.allclose(emb.embed([s.text for s in st.sentences]), st.sentence_vectors, atol=1e-6)
     assert np.allclose(emb.embed([c.text for c in st.chunks]), st.chunk_vectors, atol=1e-6)
-    rec = json.loads((idx / "manifest.json").read_text())["files"]["new.txt"]
+    rec = store_mod.live_files(idx)["new.txt"]
     s0, s1 = rec["sentences"]
     assert [s.article_id for s in st.sentences[s0:s1]] == ["new.txt"] * 2 and {"size", "mtime_ns", "sha256"} <= set(rec)
 
@@ -405,8 +405,8 @@ def test_an_old_manifest_without_file_records_is_reused_by_hash(tmp_path, corpus
     emb = HashEmbedder()
     build(corpus_copy, idx, emb)
     path = idx / "manifest.json"
-    m = json.loads(path.read_text())
-    m["files"] = {k: {"sha256": v["sha256"], "chars": v["chars"]} for k, v in m["files"].items()}  # the format-1 records
+    m = as_format_1(idx)
+    m["files"] = {k: {"sha256": v["sha256"], "chars": v["chars"]} for k, v in m["files"].items()}  # the first format-1 records
     m.pop("scanned_at_ns")
     path.write_text(json.dumps(m))
     r = build(corpus_copy, idx, emb)
