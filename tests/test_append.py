@@ -112,7 +112,7 @@ def test_an_add_to_a_loaded_store_gives_it_the_new_rows(corpus_copy, tmp_path):
     assert len(served.sentences) < len(r.store.sentences)  # the served store is not changed
 
 
-@pytest.mark.parametrize("case", ["sorts_first", "removed", "unnamed", "already_indexed"])
+@pytest.mark.parametrize("case", ["sorts_first", "removed", "unnamed", "already_indexed", "replaced"])
 def test_an_add_that_is_not_an_append_scans_and_is_right(corpus_copy, tmp_path, case):
     idx, emb = _indexed(corpus_copy, tmp_path)
     name = "aaa-early.txt" if case == "sorts_first" else NEW
@@ -121,15 +121,17 @@ def test_an_add_that_is_not_an_append_scans_and_is_right(corpus_copy, tmp_path, 
         (corpus_copy / name).write_text(TEXT)
     else:
         (corpus_copy / name).write_text(TEXT)
-    if case == "removed":
+    if case in ("removed", "replaced"):
         (corpus_copy / sorted(p.name for p in corpus_copy.iterdir())[0]).unlink()
+    if case == "replaced":  # as many files as indexed, one of them another: only their names tell
+        (corpus_copy / "0-replacement.txt").write_text("A replacement report arrived.\n")
     if case == "unnamed":
         (corpus_copy / "zzz-unnamed.txt").write_text("An unnamed file also arrived.\n")
     r = build(corpus_copy, idx, emb, added=[corpus_copy / name])
     fresh = tmp_path / "fresh"
     build(corpus_copy, fresh, emb)
     assert _rows(load(idx, emb.fingerprint)) == _rows(load(fresh, emb.fingerprint))
-    assert r.removed_files == ([] if case != "removed" else [sorted(r.reused_files + r.removed_files)[0]])
+    assert r.removed_files == ([] if case not in ("removed", "replaced") else [sorted(r.reused_files + r.removed_files)[0]])
 
 
 def test_a_crash_mid_add_leaves_the_published_version(corpus_copy, tmp_path, monkeypatch):

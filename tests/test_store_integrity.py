@@ -229,13 +229,17 @@ def test_files_and_folders_are_fsynced_before_the_swap(tmp_path, corpus_copy, mo
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
+    first = {p.stat().st_ino for p in idx.resolve().iterdir()}  # fsync-ed when the first version was written
     (corpus_copy / "new.txt").write_text("A new report arrived today. It says little.")
-    build(corpus_copy, idx, HashEmbedder())
+    build(corpus_copy, idx, HashEmbedder())  # an append: one more segment, the first one's files linked
     swap = events.index(("replace", str(idx)))
     synced_before = {Path(p) for kind, p in events[:swap] if kind == "fsync"}
     live = idx.resolve()
-    for name in ("manifest.json", "articles.json", "spans.json", "sentences.faiss", "chunks.faiss"):
-        assert any(p.name == name and p.parent.name.startswith(live.name) for p in synced_before), name
+    synced = {p.name for p in synced_before if p.parent.name.startswith(live.name)}
+    written = {p.name for p in live.iterdir() if p.stat().st_ino not in first}
+    assert {"manifest.json", "articles.1.json", "spans.1.json", "files.1.json", "sentences.1.faiss", "chunks.1.faiss"} <= written
+    assert written <= synced, written - synced
+    assert not synced & {"articles.json", "spans.json", "files.json", "sentences.faiss", "chunks.faiss"}  # linked: durable already
     assert live.parent in synced_before  # the rename of the version folder is durable
     assert ("fsync", str(tmp_path)) in events[swap:]  # and so is the swap of the link
 
