@@ -4,15 +4,18 @@ A build told which files are new (`build(..., added=[...])`: the chat's upload, 
 FILE`) need not stat every file of the corpus nor parse the previous version's articles and
 spans into sentence objects: when the named files are all new and sort after every indexed
 file (as a full build would then only append them), the new version is the previous one plus
-one segment, written from the previous manifest, the new files and nothing else. The previous
-version's segment files, vector parts and BM25 segments are hard-linked (index/layout.py), its
+one segment, written from the previous manifest (a few totals), the new files and nothing else:
+no per-file record of the previous version is read or written (format 2; a format-1 index's
+records, all in its manifest, are written once into its segments' files by its first add). The
+previous version's segment files (articles, spans, file records), vector parts and BM25
+segments are hard-linked (index/layout.py), its
 vectors get one more flat part (`vectors.appended`), its BM25 one more segment; the published
 version is the same, file for file and row for row, as the full scan's append would write.
 
 Anything else returns None and the caller does the full build, which is always correct: a named
 file already indexed (changed), one sorting before an indexed file, a file gone from the folder
 or one there unnamed and unindexed (the folder's names are listed, one directory read, no stat
-per file), too many segments or vector parts (the full build merges them), a vector kind that
+per file, and compared with each segment's digest of its names), too many segments or vector parts (the full build merges them), a vector kind that
 no longer fits the size, or Milvus. The files not named are not stat-ed nor read: one changed
 in place is found by the next plain `rag index`. The previous scan time stays in the manifest,
 so that scan re-checks any file changed around it exactly as it would have. An article's stored

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,24 +97,27 @@ def write(
     manifest: dict[str, Any],
     parts: list[_Part],
     segments: Layout,
-    records: list[Records | None],
+    records: Sequence[Records | None],
     si,
     ci,
     bm25: BM25,
     linkable: dict[int, Path] | None = None,
+    same_records: Iterable[int] = (),
 ) -> None:
     """The files of one version; manifest.json last (it marks the version complete). A segment
     or vector part of the previous version is hard-linked from its folder (`linkable`: a vector
     part's id -> its file there); those files are never written again. `records[i]`: segment
-    i's per-file records, to write, or None to link them from its folder with its other files."""
-    a0 = 0
+    i's per-file records, to write, or None to link them from its folder with its other files;
+    `same_records`: the segments whose records are their folder's, linked where that works."""
+    a0, same = 0, set(same_records)
     for i, (n_articles, _, _, source) in enumerate(segments):
         names, recs = segment_files(i), records[i]
         seg = parts[a0 : a0 + n_articles]
         a0 += n_articles
-        if recs is None:
-            if source is None or not link(source, (records_file(i),), folder, (records_file(i),)):
-                raise OSError(f"could not hard-link the previous version's {records_file(i)} into {folder}")
+        if (recs is None or i in same) and source is not None and link(source, (records_file(i),), folder, (records_file(i),)):
+            pass
+        elif recs is None:
+            raise OSError(f"could not hard-link the previous version's {records_file(i)} into {folder}")
         else:
             (folder / records_file(i)).write_text(json.dumps(recs))
         if source is not None and link(source, names, folder, names):

@@ -755,7 +755,7 @@ def _build(
         bm25 = _bm25(sentences)
     report.bm25_seconds = time.perf_counter() - t
     segments = _segments(prev, parts, kept)
-    records = _records(prev, segments, files_out)
+    records = layout.split_records(files_out, segments)
     manifest = {
         "format": FORMAT,
         "corpus": str(corpus.resolve()),
@@ -766,7 +766,7 @@ def _build(
         "vectors": "in the .faiss indexes only",
         "segments": [
             {"articles": a, "sentences": n_s, "chunks": n_c, "names": layout.names_digest(r)}
-            for (a, n_s, n_c, _), r in zip(segments, layout.split_records(files_out, segments), strict=True)
+            for (a, n_s, n_c, _), r in zip(segments, records, strict=True)
         ],
         "last_file": max(files_out, default=""),
         "counts": {"articles": len(articles), "sentences": len(sentences), "chunks": len(chunks)},
@@ -782,8 +782,11 @@ def _build(
             for i, part in enumerate(vectors.parts_of(index)):
                 if id(part) in unchanged:
                     linkable[id(part)] = prev.folder / layout.vector_file(what, i)
+    same = _same_records(prev, segments, records)
     t = time.perf_counter()
-    final = versions.publish(index_dir, lambda folder: layout.write(folder, manifest, parts, segments, records, si, ci, bm25, linkable))
+    final = versions.publish(
+        index_dir, lambda folder: layout.write(folder, manifest, parts, segments, list(records), si, ci, bm25, linkable, same)
+    )
     report.write_seconds = time.perf_counter() - t
     versions.prune(index_dir, keep=[replaced] if replaced else [])
     if milvus is not None:
@@ -797,18 +800,14 @@ def _build(
     return report
 
 
-def _records(prev: Store | None, segments: layout.Layout, files: layout.Records) -> list[layout.Records | None]:
-    """Each segment's records to write, or None where a kept segment's are the previous
-    version's, unchanged (its records file is linked). A kept file touched but not changed keeps
-    its rows, with a new mtime: its segment's records are written again."""
-    out: list[layout.Records | None] = list(layout.split_records(files, segments))
+def _same_records(prev: Store | None, segments: layout.Layout, records: list[layout.Records]) -> list[int]:
+    """The kept segments whose records are the previous version's, unchanged (their records file
+    is linked). A kept file touched but not changed keeps its rows, with a new mtime: its
+    segment's records are written again."""
     if prev is None or prev.folder is None or isinstance(prev.manifest.get("files"), dict):
-        return out  # format 1: every segment's records written in their own file, once
+        return []  # format 1: every segment's records written in their own file, once
     old = layout.split_records(prev.files, segments)
-    for i, (recs, (_, _, _, source)) in enumerate(zip(out, segments, strict=True)):
-        if source is not None and recs == old[i]:
-            out[i] = None
-    return out
+    return [i for i, (recs, (_, _, _, source)) in enumerate(zip(records, segments, strict=True)) if source is not None and recs == old[i]]
 
 
 def _milvus_write(vector_store: str, index_dir: Path, manifest: dict[str, Any], sentences, si, chunks, ci) -> Any:

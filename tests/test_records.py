@@ -104,3 +104,22 @@ def test_a_manifest_of_another_format_is_one_clear_line(corpus_copy, tmp_path):
     path.write_text(json.dumps(m))
     with pytest.raises(RagError, match="segment without its counts and names"):
         store_mod.load(idx, emb.fingerprint)
+
+
+def test_where_hard_links_fail_every_file_is_written(corpus_copy, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    idx, emb = _indexed(corpus_copy, tmp_path)
+    build(corpus_copy, idx, emb)  # nothing changed: the previous segment's files would be linked
+    (corpus_copy / NEW).write_text(TEXT)
+
+    def no_link(*a, **k):
+        raise OSError(errno.EXDEV, "cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)  # another file system: the append fails, the full build writes all
+    r = build(corpus_copy, idx, emb)
+    monkeypatch.undo()
+    assert r.embedded_files == [NEW] and list(live_files(idx))[-1] == NEW
+    assert all(p.stat().st_nlink == 1 for p in idx.resolve().iterdir())
+    assert [s.id for s in load(idx, emb.fingerprint).sentences][-1].startswith(NEW)
