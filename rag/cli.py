@@ -164,7 +164,7 @@ def _check_index_path(path: Path | None) -> None:
     from index.reading import SUFFIXES
 
     if not path.exists():
-        raise RagError(f"{path} does not exist: give a folder of articles, or a new article file in the indexed folder")
+        raise RagError(f"{path} not found: no such file or folder (give a folder of articles, or a new article file in the indexed folder)")
     if path.is_file() and path.suffix.lower() not in SUFFIXES:
         raise RagError(f"skipped {path}: not a type rag reads ({', '.join(SUFFIXES)}); nothing added")
 

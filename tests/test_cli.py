@@ -150,5 +150,5 @@ def test_rag_index_of_a_missing_path_says_it_does_not_exist(cli, corpus_copy, tm
     for args in ([str(missing)], [str(missing), "--rebuild"], [str(tmp_path / "no-such-folder")]):
         assert cli(["--data-dir", data, "index", *args]) != 0
         err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and "does not exist" in err and args[0] in err and "--rebuild" not in err, err
+        assert len(err.splitlines()) == 1 and "no such file or folder" in err and args[0] in err and "--rebuild" not in err, err
     assert not missing.exists()
