@@ -3,7 +3,9 @@
 Layout (`<data>/index` is a symlink to one complete version folder, see `index/versions.py`):
 
     index -> index-versions/20260101T120000-4242-17/
-             manifest.json      corpus folder, embedder, splitter, one record per file, segments, versions
+             manifest.json      corpus folder, embedder, splitter, segments (counts, a digest of their
+                                file names), versions: a few totals, whatever the corpus size
+             files.json         one record per file: size, mtime, sha256, its rows (segment 0; files.1.json, ...)
              articles.json      id, title, date, path, sha256, text, meta (segment 0; articles.1.json, ...)
              spans.json         sentence and chunk spans (segment 0; spans.1.json, ...)
              sentences.faiss    the sentence vectors, in their FAISS index (the only copy; parts
@@ -26,7 +28,7 @@ one segment: the new articles and spans in their own files, their BM25 postings 
 segment, their vectors in a small flat part searched beside the main vector index
 (`vectors.Parts`). Every file of the previous version is hard-linked into the new one, never
 written again (a file, once in a published version, is immutable: a crash mid-build leaves the
-previous version as it was). Only the manifest and the new files are written. Past
+previous version as it was). Only the manifest (a few totals) and the new files are written. Past
 `MAX_SEGMENTS` segments, or the vector parts' limits (index/vectors.py), the build writes them
 as one again. Such an append reads neither the previous articles nor spans (`index/append.py`:
 the files are named by the caller, or a scan found every indexed file unchanged by one stat
@@ -37,7 +39,8 @@ exact scores (tests/test_store.py, tests/test_million.py, tests/test_lexical.py)
 
 Vectors are kept once, inside the FAISS indexes (older versions also wrote `sentences.npy` and
 `chunks.npy`; they still load, the `.npy` files are ignored), and a loaded index memory-maps
-them. An index written before segments is one segment and loads as before.
+them. An index written before segments is one segment and loads as before; one written with its
+file records in the manifest (format 1) loads as before and is written in segments by its next build.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: the per-file records in their segments' files (index/layout.py), not in the manifest
+READABLE = (1, 2)  # format 1 (records in the manifest) loads as before; its next version is format 2
 
 
 @dataclass
@@ -146,6 +150,7 @@ class Store:
         self.mapped = mapped
         self._decoded: dict[str, tuple[int, np.ndarray]] = {}
         self._bm25 = bm25
+        self._files: layout.Records | None = None  # the per-file records, read on first use (`files`)
         self.backend: Backend = LocalBackend(self)  # what retrieval searches: FAISS + bm25s, or Milvus (`use_vector_store`)
 
     def _loaded(self) -> _Rows:
@@ -174,6 +179,19 @@ class Store:
     @property
     def sentence_row(self) -> dict[str, int]:
         return self._loaded().sentence_row
+
+    @property
+    def files(self) -> layout.Records:
+        """Each indexed file's record (name -> sha256, size, mtime_ns, its sentence and chunk rows),
+        in row order; read on first use (an append reads none), a one-line RagError if unreadable."""
+        if self._files is None:
+            try:
+                self._files = layout.read_records(self.folder or Path("."), self.manifest)
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise RagError(
+                    f"index version {self.version} is unreadable ({type(e).__name__}: {str(e)[:120]}): run `rag index` to rebuild"
+                ) from None
+        return self._files
 
     @property
     def n_sentences(self) -> int:
@@ -283,20 +301,26 @@ def _shape_problem(manifest: Any) -> str | None:
     """What is wrong with the shape of a parsed manifest.json, or None when it looks right."""
     if not isinstance(manifest, dict):
         return f"manifest.json holds a JSON {type(manifest).__name__}, not an object"
-    for key, typ in (("embedder", dict), ("splitter", dict), ("files", dict), ("corpus", str)):
+    old = manifest.get("format") == 1  # the records in the manifest; format 2: per segment, counted here
+    for key, typ in (("embedder", dict), ("splitter", dict), ("files" if old else "segments", dict if old else list), ("corpus", str)):
         if not isinstance(manifest.get(key), typ):
             return f"manifest.json has no valid {key!r}"
     if not all(isinstance(manifest["embedder"].get(k), str) for k in ("name", "fingerprint")):
         return "manifest.json has no valid embedder name and fingerprint"
-    if not all(isinstance(r, dict) and isinstance(r.get("sha256"), str) for r in manifest["files"].values()):
+    if old and not all(isinstance(r, dict) and isinstance(r.get("sha256"), str) for r in manifest["files"].values()):
         return "manifest.json has a file record without a sha256"
+    if not old and not all(
+        isinstance(x, dict) and all(type(x.get(k)) is int for k in ("articles", "sentences", "chunks")) and isinstance(x.get("names"), str)
+        for x in manifest["segments"]
+    ):
+        return "manifest.json has a segment without its counts and names"
     return None
 
 
 def check_manifest(manifest: dict[str, Any], embedder_fingerprint: str | None, chunk_size: int, chunk_overlap: int) -> None:
     """Raise a one-line RagError when the index was built with other settings."""
-    if isinstance(manifest, dict) and manifest.get("format") != FORMAT:
-        raise RagError(f"index format {manifest.get('format')} is not {FORMAT}: run `rag index` to rebuild")
+    if isinstance(manifest, dict) and manifest.get("format") not in READABLE:
+        raise RagError(f"index format {manifest.get('format')} is not one this version reads ({FORMAT}): run `rag index` to rebuild")
     problem = _shape_problem(manifest)
     if problem:
         raise RagError(f"the index is unreadable ({problem}): run `rag index` to rebuild")
@@ -324,6 +348,15 @@ def live_manifest(index_dir: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return manifest if isinstance(manifest, dict) else None
+
+
+def live_files(index_dir: Path) -> layout.Records | None:
+    """The live version's per-file records, or None (no index, unreadable)."""
+    manifest = live_manifest(index_dir)
+    try:
+        return layout.read_records(Path(index_dir).resolve(), manifest) if manifest is not None else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def indexed_corpus(index_dir: Path) -> Path | None:
@@ -609,12 +642,12 @@ def _build(
     if added is not None and prev is not None:
         from index import append
 
-        paths = append.appendable(prev, corpus, added, index_kind, vector_store)
-        if paths is not None:
+        plan = append.appendable(prev, corpus, added, index_kind, vector_store)
+        if plan is not None:
             try:
-                told = append.append(prev, paths, corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, make_parts, t0)
+                told = append.append(prev, plan, corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, make_parts, t0)
             except OSError as e:
-                log.warning("adding %s without a scan failed (%s): scanning %s", ", ".join(p.name for p in paths), e, corpus)
+                log.warning("adding %s without a scan failed (%s): scanning %s", ", ".join(p.name for p in plan.paths), e, corpus)
                 told = None
             if told is not None:
                 return told
@@ -622,25 +655,26 @@ def _build(
     elif prev is not None:
         from index import append
 
-        paths = append.scanned(prev, corpus, scanned_at, index_kind, vector_store)
-        if paths is not None:  # every indexed file unchanged, new ones after them: append them
+        plan = append.scanned(prev, corpus, scanned_at, index_kind, vector_store)
+        if plan is not None:  # every indexed file unchanged, new ones after them: append them
             try:
                 told = append.append(
-                    prev, paths, corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, make_parts, t0, scanned_at
+                    prev, plan, corpus, index_dir, embedder, chunk_size, chunk_overlap, index_kind, make_parts, t0, scanned_at
                 )
             except OSError as e:
-                log.warning("appending %d files failed (%s): building in full", len(paths), e)
+                log.warning("appending %d files failed (%s): building in full", len(plan.paths), e)
                 told = None
             if told is not None:
                 return told
-    if prev is not None and not prev.loaded:
-        try:  # a full build compares every file with the previous rows: read them now
+    if prev is not None:
+        try:  # a full build compares every file with the previous rows and records: read them now
             prev.sentences  # noqa: B018
+            prev.files  # noqa: B018
         except RagError as e:
             log.info("not reusing the previous index: %s", e)
             prev, why_not = None, str(e).split(": run `rag index`")[0]
     files = list_article_files(corpus)
-    prev_files: dict[str, Any] = prev.manifest["files"] if prev else {}
+    prev_files: dict[str, Any] = prev.files if prev else {}
     report = BuildReport(note=f"the previous index was not reused ({why_not})" if why_not else "")
     chunk_row: dict[str, int] | None = None
 
@@ -688,7 +722,7 @@ def _build(
         parts.append(part)
     if not parts:
         raise RagError(f"no readable articles ({', '.join(SUFFIXES)}) in {corpus}")
-    before = prev_files if prev else (live_manifest(index_dir) or {}).get("files")  # also when not reused
+    before = prev_files if prev else live_files(index_dir)  # also when not reused
     report.removed_files = sorted(set(before if isinstance(before, dict) else ()) - {p.article.id for p in parts})
     report.corpus = str(corpus.resolve())
 
@@ -726,6 +760,7 @@ def _build(
         bm25 = _bm25(sentences)
     report.bm25_seconds = time.perf_counter() - t
     segments = _segments(prev, parts, kept)
+    records = layout.split_records(files_out, segments)
     manifest = {
         "format": FORMAT,
         "corpus": str(corpus.resolve()),
@@ -734,8 +769,11 @@ def _build(
         "index_kind": vectors.kind_of(si),
         "vector_parts": {"sentences": len(vectors.parts_of(si)), "chunks": len(vectors.parts_of(ci))},
         "vectors": "in the .faiss indexes only",
-        "files": files_out,
-        "segments": [{"articles": a, "sentences": n_s, "chunks": n_c} for a, n_s, n_c, _ in segments],
+        "segments": [
+            {"articles": a, "sentences": n_s, "chunks": n_c, "names": layout.names_digest(r)}
+            for (a, n_s, n_c, _), r in zip(segments, records, strict=True)
+        ],
+        "last_file": max(files_out, default=""),
         "counts": {"articles": len(articles), "sentences": len(sentences), "chunks": len(chunks)},
         "versions": _versions(),
         "scanned_at_ns": scanned_at,
@@ -749,8 +787,11 @@ def _build(
             for i, part in enumerate(vectors.parts_of(index)):
                 if id(part) in unchanged:
                     linkable[id(part)] = prev.folder / layout.vector_file(what, i)
+    same = _same_records(prev, segments, records)
     t = time.perf_counter()
-    final = versions.publish(index_dir, lambda folder: layout.write(folder, manifest, parts, segments, files_out, si, ci, bm25, linkable))
+    final = versions.publish(
+        index_dir, lambda folder: layout.write(folder, manifest, parts, segments, list(records), si, ci, bm25, linkable, same)
+    )
     report.write_seconds = time.perf_counter() - t
     versions.prune(index_dir, keep=[replaced] if replaced else [])
     if milvus is not None:
@@ -759,8 +800,19 @@ def _build(
     report.seconds = time.perf_counter() - t0
     report.path = str(index_dir)
     report.store = Store(manifest, articles, sentences, chunks, None, None, si, ci, version=final.name, folder=final, bm25=bm25)
+    report.store._files = files_out
     report.store.use_vector_store(vector_store)
     return report
+
+
+def _same_records(prev: Store | None, segments: layout.Layout, records: list[layout.Records]) -> list[int]:
+    """The kept segments whose records are the previous version's, unchanged (their records file
+    is linked). A kept file touched but not changed keeps its rows, with a new mtime: its
+    segment's records are written again."""
+    if prev is None or prev.folder is None or isinstance(prev.manifest.get("files"), dict):
+        return []  # format 1: every segment's records written in their own file, once
+    old = layout.split_records(prev.files, segments)
+    return [i for i, (recs, (_, _, _, source)) in enumerate(zip(records, segments, strict=True)) if source is not None and recs == old[i]]
 
 
 def _milvus_write(vector_store: str, index_dir: Path, manifest: dict[str, Any], sentences, si, chunks, ci) -> Any:

@@ -90,7 +90,8 @@ def publish(index_dir: Path, write: Callable[[Path], None]) -> Path:
     """Write a new version with `write(folder)` and make it live; returns its folder.
 
     The caller holds `writer_lock`. Files and folders are fsync-ed before the link swap, so
-    after a power cut the link points at a complete version, old or new.
+    after a power cut the link points at a complete version, old or new (a file hard-linked from
+    a published version was fsync-ed then; the new folder's entry for it is, with the folder).
     """
     index_dir = Path(index_dir)
     if index_dir.exists() and not index_dir.is_symlink():
@@ -103,7 +104,8 @@ def publish(index_dir: Path, write: Callable[[Path], None]) -> Path:
     try:
         write(tmp)
         for f in tmp.iterdir():
-            _fsync(f)
+            if f.stat().st_nlink == 1:  # a hard-linked file is a published version's, fsync-ed when it was written
+                _fsync(f)
         _fsync(tmp)
         final = vdir / stamp
         tmp.rename(final)

@@ -138,6 +138,7 @@ def _print_answer(a) -> None:
 def cmd_index(args, cfg) -> int:
     from rag.wiring import build_index
 
+    _check_index_path(args.corpus)
     if args.corpus is not None and args.corpus.is_file() and not args.workers and not args.rebuild:
         r = build_index(cfg, args.corpus.parent, added=[args.corpus])  # one new file: appended without a scan where it can be
     else:
@@ -153,6 +154,19 @@ def cmd_index(args, cfg) -> int:
         f"(embedded {len(r.embedded_files)}, reused {len(r.reused_files)}, removed {len(r.removed_files)}) → {r.path}"
     )
     return 0
+
+
+def _check_index_path(path: Path | None) -> None:
+    """A path given to `rag index` that is not there, or a file of a type never read: one line,
+    nothing indexed (rather than a scan that adds nothing, or a folder taken for another one)."""
+    if path is None:
+        return
+    from index.reading import SUFFIXES
+
+    if not path.exists():
+        raise RagError(f"{path} not found: no such file or folder (give a folder of articles, or a new article file in the indexed folder)")
+    if path.is_file() and path.suffix.lower() not in SUFFIXES:
+        raise RagError(f"skipped {path}: not a type rag reads ({', '.join(SUFFIXES)}); nothing added")
 
 
 def _index_on_workers(args, cfg):

@@ -101,3 +101,22 @@ def cli(monkeypatch, tmp_path):
             monkeypatch.delenv(k)
     monkeypatch.chdir(tmp_path)
     return rag.cli.main
+
+
+def as_format_1(index_dir: Path) -> dict:
+    """Rewrite the live version as main's code before format 2 wrote it (every file record in the
+    manifest's "files", no per-segment record files, no name digests); returns that manifest."""
+    import json
+
+    from index import layout
+
+    root = Path(index_dir).resolve()
+    m = json.loads((root / "manifest.json").read_text())
+    m["files"] = layout.read_records(root, m)
+    for i, seg in enumerate(m["segments"]):
+        seg.pop("names")
+        (root / layout.records_file(i)).unlink()
+    m.pop("last_file")
+    m["format"] = 1
+    (root / "manifest.json").write_text(json.dumps(m))
+    return m

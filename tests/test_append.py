@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HashEmbedder
+from conftest import HashEmbedder, as_format_1
 
 from index import append as append_mod
 from index import layout
 from index import store as store_mod
-from index.store import build, load
+from index.store import build, live_files, load
 from rag.errors import RagError
 
 NEW = "zz-late.txt"  # sorts after every bundled article
@@ -43,9 +43,12 @@ def _same_version(a: Path, b: Path, emb) -> None:
     mx, my = (json.loads((p / "manifest.json").read_text()) for p in (a, b))
     for m in (mx, my):
         del m["created_at"], m["scanned_at_ns"]
-        for rec in m["files"].values():
-            rec.pop("mtime_ns")
     assert mx == my
+    rx, ry = (live_files(p) for p in (a, b))
+    for r in (rx, ry):
+        for rec in r.values():
+            rec.pop("mtime_ns")
+    assert rx == ry and list(rx) == list(ry)
     assert np.array_equal(x.sentence_vectors, y.sentence_vectors) and np.array_equal(x.chunk_vectors, y.chunk_vectors)
     for q in ("ferries held in the harbour", "how many attackers", "police"):
         assert np.array_equal(x.bm25.scores(q), y.bm25.scores(q))
@@ -109,7 +112,7 @@ def test_an_add_to_a_loaded_store_gives_it_the_new_rows(corpus_copy, tmp_path):
     assert len(served.sentences) < len(r.store.sentences)  # the served store is not changed
 
 
-@pytest.mark.parametrize("case", ["sorts_first", "removed", "unnamed", "already_indexed"])
+@pytest.mark.parametrize("case", ["sorts_first", "removed", "unnamed", "already_indexed", "replaced"])
 def test_an_add_that_is_not_an_append_scans_and_is_right(corpus_copy, tmp_path, case):
     idx, emb = _indexed(corpus_copy, tmp_path)
     name = "aaa-early.txt" if case == "sorts_first" else NEW
@@ -118,15 +121,17 @@ def test_an_add_that_is_not_an_append_scans_and_is_right(corpus_copy, tmp_path, 
         (corpus_copy / name).write_text(TEXT)
     else:
         (corpus_copy / name).write_text(TEXT)
-    if case == "removed":
+    if case in ("removed", "replaced"):
         (corpus_copy / sorted(p.name for p in corpus_copy.iterdir())[0]).unlink()
+    if case == "replaced":  # as many files as indexed, one of them another: only their names tell
+        (corpus_copy / "0-replacement.txt").write_text("A replacement report arrived.\n")
     if case == "unnamed":
         (corpus_copy / "zzz-unnamed.txt").write_text("An unnamed file also arrived.\n")
     r = build(corpus_copy, idx, emb, added=[corpus_copy / name])
     fresh = tmp_path / "fresh"
     build(corpus_copy, fresh, emb)
     assert _rows(load(idx, emb.fingerprint)) == _rows(load(fresh, emb.fingerprint))
-    assert r.removed_files == ([] if case != "removed" else [sorted(r.reused_files + r.removed_files)[0]])
+    assert r.removed_files == ([] if case not in ("removed", "replaced") else [sorted(r.reused_files + r.removed_files)[0]])
 
 
 def test_a_crash_mid_add_leaves_the_published_version(corpus_copy, tmp_path, monkeypatch):
@@ -247,7 +252,7 @@ def test_a_plain_build_finds_a_changed_file_even_with_its_size_and_mtime(corpus_
 def test_an_index_written_before_segments_loads_and_takes_an_add(corpus_copy, tmp_path):
     idx, emb = _indexed(corpus_copy, tmp_path)
     manifest_file = idx.resolve() / "manifest.json"
-    m = json.loads(manifest_file.read_text())
+    m = as_format_1(idx)
     del m["segments"], m["counts"]  # as written before segments: articles.json and spans.json only
     manifest_file.unlink()
     manifest_file.write_text(json.dumps(m))

@@ -126,3 +126,29 @@ def test_config_numbers_are_never_coerced_silently(tmp_path):
         with pytest.raises(RagError, match=f"config {key}"):
             load_config(overrides={key: value}, env={})
     assert load_config(overrides={"top_k": 4.0}, env={}).top_k == 4
+
+
+def test_rag_index_of_a_file_of_another_type_says_it_was_skipped(cli, corpus_copy, tmp_path, capsys):
+    data = str(tmp_path / "data")
+    assert cli(["--data-dir", data, "index", str(corpus_copy)]) == 0
+    capsys.readouterr()
+    notes = corpus_copy / "notes.xyz"
+    notes.write_text("Not an article type we read.\n")
+    before = (tmp_path / "data" / "index").resolve()
+    assert cli(["--data-dir", data, "index", str(notes)]) != 0
+    out = capsys.readouterr()
+    err = out.err.strip()
+    assert len(err.splitlines()) == 1 and "skipped" in err and "notes.xyz" in err and ".txt" in err and ".md" in err, err
+    assert not out.out and (tmp_path / "data" / "index").resolve() == before  # nothing indexed, no new version
+
+
+def test_rag_index_of_a_missing_path_says_it_does_not_exist(cli, corpus_copy, tmp_path, capsys):
+    data = str(tmp_path / "data")
+    assert cli(["--data-dir", data, "index", str(corpus_copy)]) == 0
+    capsys.readouterr()
+    missing = corpus_copy / "missing.txt"
+    for args in ([str(missing)], [str(missing), "--rebuild"], [str(tmp_path / "no-such-folder")]):
+        assert cli(["--data-dir", data, "index", *args]) != 0
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "no such file or folder" in err and args[0] in err and "--rebuild" not in err, err
+    assert not missing.exists()

@@ -81,7 +81,7 @@ def test_vectors_are_saved_once_and_search_the_same_after_reload(corpus_copy, tm
     idx = tmp_path / "index"
     r = build(corpus_copy, idx, emb, index_kind=kind)
     files = {p.name for p in _version(idx).iterdir() if not p.name.startswith("bm25.")}
-    assert files == {"manifest.json", "articles.json", "spans.json", "sentences.faiss", "chunks.faiss"}
+    assert files == {"manifest.json", "articles.json", "spans.json", "files.json", "sentences.faiss", "chunks.faiss"}
     q = emb.embed(["How many attackers came in a white vehicle?", "Who claimed the attack?", "the police office"])
     before = vectors.search(r.store.sentence_index, q, 20), vectors.search(r.store.chunk_index, q, 20)
     st = load(idx, emb.fingerprint)

@@ -28,7 +28,7 @@ def test_build_save_load_search_round_trip(corpus_copy, tmp_path):
         assert text[s.start : s.end] == s.text and text in (corpus_copy / s.article_id).read_text(encoding="utf-8")
     manifest = json.loads((idx / "manifest.json").read_text())
     assert manifest["embedder"]["fingerprint"] == emb.fingerprint
-    assert set(manifest["files"]) == {p.name for p in corpus_copy.iterdir()}
+    assert set(store_mod.live_files(idx)) == {p.name for p in corpus_copy.iterdir()}
     assert {"python", "numpy", "faiss"} <= set(manifest["versions"]) and manifest["created_at"]
 
 
@@ -130,10 +130,11 @@ def test_an_appended_article_is_one_more_segment_and_loads_as_a_build_at_once(co
     new = idx.resolve()
     assert r.embedded_files == ["zz_ferry.txt"] and r.bm25_seconds >= 0 and r.write_seconds > 0
     # The earlier articles, spans and BM25 postings are the previous version's files, hard-linked.
-    for name in ("articles.json", "spans.json", "bm25.0.rows.npy", "bm25.0.tf.npy"):
+    for name in ("articles.json", "spans.json", "files.json", "bm25.0.rows.npy", "bm25.0.tf.npy"):
         assert (new / name).stat().st_ino == old_files[name][0]
-    assert (new / "articles.1.json").exists() and (new / "bm25.1.rows.npy").exists()
-    assert json.loads((new / "manifest.json").read_text())["segments"][1] == {"articles": 1, "sentences": 2, "chunks": 1}
+    assert (new / "articles.1.json").exists() and (new / "files.1.json").exists() and (new / "bm25.1.rows.npy").exists()
+    seg = json.loads((new / "manifest.json").read_text())["segments"][1]
+    assert seg == {"articles": 1, "sentences": 2, "chunks": 1, "names": store_mod.layout.names_digest(["zz_ferry.txt"])}
     # The previous version is untouched (a reader may still be loading it).
     assert {p.name: (p.stat().st_ino, p.read_bytes()) for p in old.iterdir()} == old_files
     once = build(corpus_copy, tmp_path / "once", emb).store

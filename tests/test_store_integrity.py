@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HashEmbedder, ScriptedGenerator
+from conftest import HashEmbedder, ScriptedGenerator, as_format_1
 
 import index.reading as reading
 from index import store as store_mod
@@ -229,13 +229,17 @@ def test_files_and_folders_are_fsynced_before_the_swap(tmp_path, corpus_copy, mo
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
+    first = {p.stat().st_ino for p in idx.resolve().iterdir()}  # fsync-ed when the first version was written
     (corpus_copy / "new.txt").write_text("A new report arrived today. It says little.")
-    build(corpus_copy, idx, HashEmbedder())
+    build(corpus_copy, idx, HashEmbedder())  # an append: one more segment, the first one's files linked
     swap = events.index(("replace", str(idx)))
     synced_before = {Path(p) for kind, p in events[:swap] if kind == "fsync"}
     live = idx.resolve()
-    for name in ("manifest.json", "articles.json", "spans.json", "sentences.faiss", "chunks.faiss"):
-        assert any(p.name == name and p.parent.name.startswith(live.name) for p in synced_before), name
+    synced = {p.name for p in synced_before if p.parent.name.startswith(live.name)}
+    written = {p.name for p in live.iterdir() if p.stat().st_ino not in first}
+    assert {"manifest.json", "articles.1.json", "spans.1.json", "files.1.json", "sentences.1.faiss", "chunks.1.faiss"} <= written
+    assert written <= synced, written - synced
+    assert not synced & {"articles.json", "spans.json", "files.json", "sentences.faiss", "chunks.faiss"}  # linked: durable already
     assert live.parent in synced_before  # the rename of the version folder is durable
     assert ("fsync", str(tmp_path)) in events[swap:]  # and so is the swap of the link
 
@@ -381,7 +385,7 @@ def test_adding_one_article_reads_and_splits_only_that_file(tmp_path, monkeypatc
     st = load(idx, emb.fingerprint)
     assert np.allclose(emb.embed([s.text for s in st.sentences]), st.sentence_vectors, atol=1e-6)
     assert np.allclose(emb.embed([c.text for c in st.chunks]), st.chunk_vectors, atol=1e-6)
-    rec = json.loads((idx / "manifest.json").read_text())["files"]["new.txt"]
+    rec = store_mod.live_files(idx)["new.txt"]
     s0, s1 = rec["sentences"]
     assert [s.article_id for s in st.sentences[s0:s1]] == ["new.txt"] * 2 and {"size", "mtime_ns", "sha256"} <= set(rec)
 
@@ -405,8 +409,8 @@ def test_an_old_manifest_without_file_records_is_reused_by_hash(tmp_path, corpus
     emb = HashEmbedder()
     build(corpus_copy, idx, emb)
     path = idx / "manifest.json"
-    m = json.loads(path.read_text())
-    m["files"] = {k: {"sha256": v["sha256"], "chars": v["chars"]} for k, v in m["files"].items()}  # the format-1 records
+    m = as_format_1(idx)
+    m["files"] = {k: {"sha256": v["sha256"], "chars": v["chars"]} for k, v in m["files"].items()}  # the first format-1 records
     m.pop("scanned_at_ns")
     path.write_text(json.dumps(m))
     r = build(corpus_copy, idx, emb)

@@ -56,7 +56,7 @@ def _same_store(a, b) -> None:
     assert np.allclose(a.sentence_vectors, b.sentence_vectors, atol=1e-6)
     assert np.allclose(a.chunk_vectors, b.chunk_vectors, atol=1e-6)
     strip = lambda files: {k: {f: v for f, v in r.items() if f != "mtime_ns"} for k, r in files.items()}  # noqa: E731
-    assert strip(a.manifest["files"]) == strip(b.manifest["files"])
+    assert strip(a.files) == strip(b.files)
 
 
 def _corpus(corpus_copy: Path) -> Path:

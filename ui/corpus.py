@@ -155,10 +155,9 @@ class Library:
 
     def _indexed(self, name: str) -> bool:
         """Whether the live index (not the engine's store) holds article `name`."""
-        from index.store import live_manifest
+        from index.store import live_files
 
-        files = (live_manifest(self.cfg.index_dir) or {}).get("files")
-        return isinstance(files, dict) and name in files
+        return name in (live_files(self.cfg.index_dir) or {})
 
     def add(self, name: str, data: bytes) -> str:
         """Save, re-index incrementally, reload the store; returns a message for the user."""
@@ -166,8 +165,8 @@ class Library:
 
         with self.lock:
             corpus = self.corpus
-            files = self.engine.store.manifest.get("files")
-            sizes = {k: r["size"] for k, r in files.items() if isinstance(r.get("size"), int)} if isinstance(files, dict) else {}
+            files = self.engine.store.files  # read once, then carried over by each add
+            sizes = {k: r["size"] for k, r in files.items() if isinstance(r.get("size"), int)}
             saved = save_article(corpus, name, data, sizes)
             if not saved.new and saved.path.name in self.engine.store.articles:
                 return f"Nothing added: {saved.note}."
