@@ -242,6 +242,9 @@ def test_a_server_without_full_text_search_keeps_keyword_search_local(caplog):
     ]
     with pytest.raises(RagError) as e:
         full_text(uri, Server("v2.2.16"))
-    assert str(e.value) == "Milvus at http://***@milvus:19530 is v2.2.16: needs Milvus 2.3 or later (2.5 or later for keyword search in Milvus)"
+    assert (
+        str(e.value)
+        == "Milvus at http://***@milvus:19530 is v2.2.16: needs Milvus 2.3 or later (2.5 or later for keyword search in Milvus)"
+    )
     lite = Server("v2.2.0")
     assert full_text("data/rag.db", lite) and lite.asked == 0

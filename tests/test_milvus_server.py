@@ -9,6 +9,7 @@ and incremental builds are those of FAISS + bm25s."""
 from __future__ import annotations
 
 import logging
+import shutil
 import socket
 
 import pytest
@@ -51,6 +52,7 @@ def server_uri(tmp_path_factory):
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)  # its 246 MB of unpacked binaries, not kept with pytest's tmp folders
         if saved is None:
             os.environ.pop("ETCD_CONFIG_PATH", None)
         else:
