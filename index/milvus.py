@@ -16,6 +16,11 @@ A reader only opens the collections its manifest names, so it never sees a half-
 folder still holds the manifest, articles and sentence spans (offsets, metadata and citations
 come from there, as with FAISS), and its vectors, which incremental builds reuse.
 
+A Milvus server before 2.5 has no BM25 full-text search: there the sentence collection holds
+only vectors, the record says `"keyword": "local"`, and keyword search runs on the version's
+own saved BM25 index in this process (dense search still in Milvus); `rag index` logs it once.
+A server before 2.3 (untested) is refused with a one-line RagError naming the version needed.
+
 Keyword search matches bm25s as closely as Milvus allows: the analysed field holds our own
 `index.lexical.tokens()` (stemmed, stopwords out) joined by spaces, with `-` and `'` inside a
 token written `_` so Milvus' standard tokenizer keeps it one token; the query is the same,
@@ -28,8 +33,10 @@ import hashlib
 import heapq
 import json
 import logging
+import re
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +54,8 @@ MAX_TEXT = 60_000  # characters of tokens kept per sentence (the VARCHAR field's
 MAX_LIMIT = 16_384  # the most results one Milvus search returns
 EXACT_KEYWORD = MAX_LIMIT  # up to this many sentences, keyword ties are broken exactly as bm25s does
 TIE, TIE_ABS = 1e-6, 1e-8  # scores closer than this are the same score summed in another order (relative, absolute)
+MIN_SERVER = (2, 3)  # the oldest Milvus server this code was run against (`tests/test_milvus_server.py`)
+FULL_TEXT = (2, 5)  # the first Milvus server with BM25 full-text search (a Function of type BM25)
 _clients: dict[str, Any] = {}
 
 
@@ -84,6 +93,38 @@ def _call(uri: str, what: str, fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except MilvusException as e:
         raise RagError(f"Milvus at {redact_url(uri)} failed while {what}: {getattr(e, 'message', '') or e}") from None
+
+
+def version_of(text: str) -> tuple[int, int] | None:
+    """(major, minor) of a Milvus server's version string; None when it does not read as one.
+
+    >>> version_of("v2.3.5-lite"), version_of("2.5.4"), version_of("master-20250101")
+    ((2, 3), (2, 5), None)
+    """
+    m = re.match(r"v?(\d+)\.(\d+)", text.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def full_text(uri: str, client: Any) -> bool:
+    """Whether Milvus at `uri` runs BM25 full-text search (Milvus Lite does; a server from 2.5).
+    A server older than `MIN_SERVER` is a one-line RagError; an unreadable version is taken as new."""
+    if is_lite(uri):
+        return True
+    from rag.config import redact_url
+
+    text = str(_call(uri, "asking its version", client.get_server_version))
+    version = version_of(text)
+    if version is None or version >= FULL_TEXT:
+        return True
+    if version < MIN_SERVER:
+        raise RagError(f"Milvus at {redact_url(uri)} is {text}: needs Milvus 2.3 or later (2.5 or later for keyword search in Milvus)")
+    log.warning(
+        "Milvus at %s is %s, which has no BM25 full-text search (Milvus 2.5 or later): "
+        "dense search runs in Milvus, keyword search on the index's own BM25 in this process",
+        redact_url(uri),
+        text,
+    )
+    return False
 
 
 def keyword_text(tokens: list[str]) -> str:
@@ -141,15 +182,19 @@ def write(uri: str, index_dir: Path, sentences: list[Sentence], sv: np.ndarray, 
 
     client = connect(uri)
     build = f"{prefix(index_dir)}_{uuid.uuid4().hex[:12]}"
-    record = {"sentences": build + "_s", "chunks": build + "_c", "rows": [len(sentences), len(chunks)]}
-    texts = [keyword_text(tokens(s.text))[:MAX_TEXT] for s in sentences]
+    record: dict[str, Any] = {"sentences": build + "_s", "chunks": build + "_c", "rows": [len(sentences), len(chunks)]}
+    texts = None
+    if full_text(uri, client):
+        texts = [keyword_text(tokens(s.text))[:MAX_TEXT] for s in sentences]
+    else:
+        record["keyword"] = "local"  # no BM25 in this Milvus: the reader searches the version's own
     made: list[str] = []
     try:
         for name, vecs, text in ((record["sentences"], sv, texts), (record["chunks"], cv, None)):
             schema, params = _schema(client, int(vecs.shape[1]), text is not None)
             _call(uri, f"creating {name}", client.create_collection, name, schema=schema, index_params=params, consistency_level="Strong")
             made.append(name)
-            _fill(uri, client, name, np.asarray(vecs, dtype=np.float32), text, "sentences" if text is not None else "chunks")
+            _fill(uri, client, name, np.asarray(vecs, dtype=np.float32), text, "sentences" if name == record["sentences"] else "chunks")
             _call(uri, f"loading {name}", client.load_collection, name)
     except BaseException:
         for name in made:
@@ -219,12 +264,17 @@ class MilvusBackend:
     so the answers depend on it): FAISS' flat search keeps the lowest rows of a tie at the
     cut and lists a tie highest row first; bm25s' selection is replayed over the scores of
     every matching sentence (up to `EXACT_KEYWORD` sentences; above that ties go by row).
+    A version written to a Milvus without full-text search (`"keyword": "local"`) answers
+    keyword searches with `local_keyword`, the version's own BM25 in this process.
     """
 
     name = "milvus"
 
-    def __init__(self, uri: str, record: dict[str, Any]):
+    def __init__(self, uri: str, record: dict[str, Any], local_keyword: Callable[[str, int], list[tuple[int, float]]] | None = None):
         self.uri = uri
+        self._local_keyword = local_keyword if record.get("keyword") == "local" else None
+        if record.get("keyword") == "local" and local_keyword is None:
+            raise RagError("this index version's keyword search is local, but no local BM25 index was given")
         self._client = connect(uri)
         self._names = {"sentences": record["sentences"], "chunks": record["chunks"]}
         self._rows = {"sentences": int(record["rows"][0]), "chunks": int(record["rows"][1])}
@@ -232,10 +282,24 @@ class MilvusBackend:
             if not _call(uri, f"looking for {name}", self._client.has_collection, name):
                 raise RagError(f"Milvus at {uri} has no collection {name} for this index version: run `rag index --rebuild`")
             _call(uri, f"loading {name}", self._client.load_collection, name)
+        # A version's collections are written once, flushed and loaded before it is published, and
+        # never changed: a server need not wait for its next time tick (~200 ms) to search them
+        # as "Strong" consistency would (the collections' default). Milvus Lite answers at once.
+        self._read: dict[str, Any] = {} if is_lite(uri) else {"consistency_level": "Eventually"}
 
     def _search(self, what: What, data: Any, field: str, limit: int) -> list[tuple[int, float]]:
         name = self._names[what]
-        res = _call(self.uri, f"searching {name}", self._client.search, name, data=[data], anns_field=field, limit=limit, output_fields=[])
+        res = _call(
+            self.uri,
+            f"searching {name}",
+            self._client.search,
+            name,
+            data=[data],
+            anns_field=field,
+            limit=limit,
+            output_fields=[],
+            **self._read,
+        )
         hits = [(int(h["id"]), float(h["distance"])) for h in res[0]]
         return _snap(sorted(hits, key=lambda h: -h[1]))
 
@@ -256,6 +320,8 @@ class MilvusBackend:
     def keyword(self, query: str, k: int) -> list[tuple[int, float]]:
         from index.lexical import tokens
 
+        if self._local_keyword is not None:
+            return self._local_keyword(query, k)
         n = self._rows["sentences"]
         terms = keyword_text(list(dict.fromkeys(tokens(query))))
         k = min(k, n)

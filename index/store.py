@@ -211,7 +211,7 @@ class Store:
                 raise RagError(
                     f"index version {self.version} was built without Milvus: run `rag index` with vector_store = {redact_url(vector_store)}"
                 )
-            self.backend = MilvusBackend(vector_store, record)
+            self.backend = MilvusBackend(vector_store, record, local_keyword=LocalBackend(self).keyword)
         return self
 
     @property

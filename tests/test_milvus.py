@@ -216,3 +216,35 @@ def test_unreachable_milvus_is_one_line_and_loses_nothing(tmp_path):
     build(CORPUS, idx, emb, vector_store=str(tmp_path / "rag.db"))
     with pytest.raises(RagError, match=r"^cannot open Milvus at http://\*\*\*@127\.0\.0\.1:9"):
         load(idx, emb.fingerprint, vector_store="http://me:secret@127.0.0.1:9")
+
+
+def test_a_server_without_full_text_search_keeps_keyword_search_local(caplog):
+    """The server's version decides: from 2.5 BM25 runs in Milvus, 2.3-2.4 locally (one warning),
+    before 2.3 a one-line RagError naming the version needed; Milvus Lite is never asked."""
+    from index.milvus import full_text
+
+    class Server:
+        def __init__(self, version):
+            self.version, self.asked = version, 0
+
+        def get_server_version(self):
+            self.asked += 1
+            return self.version
+
+    uri = "http://me:secret@milvus:19530"
+    assert full_text(uri, Server("v2.5.4")) and full_text(uri, Server("2.6.0")) and full_text(uri, Server("master-dev"))
+    assert not caplog.records
+    with caplog.at_level("WARNING", logger="index.milvus"):
+        assert not full_text(uri, Server("v2.4.13"))
+    assert [r.getMessage() for r in caplog.records] == [
+        "Milvus at http://***@milvus:19530 is v2.4.13, which has no BM25 full-text search (Milvus 2.5 or later): "
+        "dense search runs in Milvus, keyword search on the index's own BM25 in this process"
+    ]
+    with pytest.raises(RagError) as e:
+        full_text(uri, Server("v2.2.16"))
+    assert (
+        str(e.value)
+        == "Milvus at http://***@milvus:19530 is v2.2.16: needs Milvus 2.3 or later (2.5 or later for keyword search in Milvus)"
+    )
+    lite = Server("v2.2.0")
+    assert full_text("data/rag.db", lite) and lite.asked == 0
