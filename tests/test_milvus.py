@@ -163,39 +163,52 @@ def test_eval_scores_are_the_same_with_milvus(tmp_path, monkeypatch):
     assert {"article_mrr", "sentence_ndcg@10", "key_fact_recall", "citation_recall"} <= set(faiss_scores[0])
 
 
-def test_add_remove_and_rebuild_behave_as_with_faiss(tmp_path, corpus_copy):
+def add_and_remove(corpus_copy, idx, emb, vector_store: str, count_rows: bool = False):
+    """Add an article, then remove it, through `vector_store` (a Milvus Lite file or a server URI):
+    each version searches as FAISS does, its collections are the live ones (holding its rows, when
+    `count_rows`), and a pruned version's collections are dropped. Returns (check, mine) for more."""
     from index.milvus import connect, prefix
     from index.store import build, load
     from rag.retrieve import retrieve
 
-    emb = GenericEmbedder()
-    db = str(tmp_path / "rag.db")
-    idx = tmp_path / "data" / "index"
-    client = connect(db)
+    client = connect(vector_store)
 
     def mine():
         return sorted(c for c in client.list_collections() if c.startswith(prefix(idx)))
 
     def check(report, q):
-        store = load(idx, emb.fingerprint, vector_store=db)
+        store = load(idx, emb.fingerprint, vector_store=vector_store)
         local = load(idx, emb.fingerprint)
         assert store.version == report.store.version and len(store.sentences) == report.sentences
         assert lists(store, emb, [q]) == lists(local, emb, [q])
         assert set(store.manifest["milvus"][k] for k in ("sentences", "chunks")) <= set(mine())
+        if count_rows:
+            assert client.get_collection_stats(store.manifest["milvus"]["sentences"])["row_count"] == report.sentences
         return retrieve(store, emb, q)
 
-    first = build(corpus_copy, idx, emb, vector_store=db)
+    first = build(corpus_copy, idx, emb, vector_store=vector_store)
     (corpus_copy / "zz_zeppelin.txt").write_text("Zeppelin lands\n\nA zeppelin landed in the harbour on Tuesday. Nobody was hurt.\n")
-    added = build(corpus_copy, idx, emb, vector_store=db)
+    added = build(corpus_copy, idx, emb, vector_store=vector_store)
     assert added.embedded_files == ["zz_zeppelin.txt"]
     top = check(added, "zeppelin harbour").hits[0].sentence
     assert top.article_id == "zz_zeppelin.txt" and top.text == "A zeppelin landed in the harbour on Tuesday."
     assert len(mine()) == 4  # the live version and the one it replaced, two collections each
     (corpus_copy / "zz_zeppelin.txt").unlink()
-    removed = build(corpus_copy, idx, emb, vector_store=db)
+    removed = build(corpus_copy, idx, emb, vector_store=vector_store)
     assert removed.removed_files == ["zz_zeppelin.txt"]
     assert all(h.sentence.article_id != "zz_zeppelin.txt" for h in check(removed, "zeppelin harbour").hits)
     assert first.store.manifest["milvus"]["sentences"] not in mine()  # pruned with its version
+    assert len(mine()) == 4
+    return check, mine
+
+
+def test_add_remove_and_rebuild_behave_as_with_faiss(tmp_path, corpus_copy):
+    from index.store import build
+
+    emb = GenericEmbedder()
+    db = str(tmp_path / "rag.db")
+    idx = tmp_path / "data" / "index"
+    check, mine = add_and_remove(corpus_copy, idx, emb, db)
     rebuilt = build(corpus_copy, idx, emb, vector_store=db, rebuild=True)
     check(rebuilt, "police office attack")
     assert len(mine()) == 4

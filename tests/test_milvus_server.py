@@ -18,7 +18,7 @@ from conftest import CORPUS, HashEmbedder
 pytest.importorskip("pymilvus")
 pytest.importorskip("milvus", reason="the `milvus` package (embedded Milvus standalone server) is not installed")
 
-from test_milvus import GenericEmbedder, lists, questions  # noqa: E402  (after the skips)
+from test_milvus import GenericEmbedder, add_and_remove, lists, questions  # noqa: E402  (after the skips)
 
 
 def _free_port() -> int:
@@ -96,39 +96,7 @@ def test_retrieval_through_the_uri_equals_faiss(tmp_path, server_uri, caplog):
 
 
 def test_incremental_add_and_remove_through_the_uri_behave_as_with_faiss(tmp_path, corpus_copy, server_uri):
-    from index.milvus import connect, prefix
-    from index.store import build, load
-    from rag.retrieve import retrieve
-
-    emb = GenericEmbedder()
-    idx = tmp_path / "data" / "index"
-    client = connect(server_uri)
-
-    def mine():
-        return sorted(c for c in client.list_collections() if c.startswith(prefix(idx)))
-
-    def check(report, q):
-        store = load(idx, emb.fingerprint, vector_store=server_uri)
-        local = load(idx, emb.fingerprint)
-        assert store.version == report.store.version and len(store.sentences) == report.sentences
-        assert lists(store, emb, [q]) == lists(local, emb, [q])
-        assert set(store.manifest["milvus"][k] for k in ("sentences", "chunks")) <= set(mine())
-        assert client.get_collection_stats(store.manifest["milvus"]["sentences"])["row_count"] == report.sentences
-        return retrieve(store, emb, q)
-
-    first = build(corpus_copy, idx, emb, vector_store=server_uri)
-    (corpus_copy / "zz_zeppelin.txt").write_text("Zeppelin lands\n\nA zeppelin landed in the harbour on Tuesday. Nobody was hurt.\n")
-    added = build(corpus_copy, idx, emb, vector_store=server_uri)
-    assert added.embedded_files == ["zz_zeppelin.txt"]
-    top = check(added, "zeppelin harbour").hits[0].sentence
-    assert top.article_id == "zz_zeppelin.txt" and top.text == "A zeppelin landed in the harbour on Tuesday."
-    assert len(mine()) == 4  # the live version and the one it replaced, two collections each
-    (corpus_copy / "zz_zeppelin.txt").unlink()
-    removed = build(corpus_copy, idx, emb, vector_store=server_uri)
-    assert removed.removed_files == ["zz_zeppelin.txt"]
-    assert all(h.sentence.article_id != "zz_zeppelin.txt" for h in check(removed, "zeppelin harbour").hits)
-    assert first.store.manifest["milvus"]["sentences"] not in mine()  # pruned with its version
-    assert len(mine()) == 4
+    add_and_remove(corpus_copy, tmp_path / "data" / "index", GenericEmbedder(), server_uri, count_rows=True)
 
 
 def test_a_version_built_for_the_server_is_searched_there(tmp_path, server_uri):
