@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -261,7 +262,45 @@ def step_serve(index: str) -> dict[str, Any]:
     }
 
 
-STEPS = {"build": step_build, "add": step_add, "serve": step_serve}
+def step_answers(index: str, n_questions: str = "8", data_dir: str = "") -> dict[str, Any]:
+    """Whole answers over the bundled corpus's index and over the big `index`, interleaved
+    question by question (evals/scale_latency.py): the configured reader, embedder and verifier,
+    built once and shared; only the store differs. The big store is only read (`load`). The
+    bundled index (and the joined reader) go to `data_dir` (a temporary folder if not given)."""
+    import dataclasses
+
+    from evals.bench_answers import pick_questions
+    from evals.cases import read_corpus_texts
+    from evals.scale_latency import interleaved_latency
+    from index.store import load
+    from rag.config import load_config
+    from rag.wiring import build_engine, build_generator, build_index
+
+    with tempfile.TemporaryDirectory(prefix="rag-bench-answers-") as tmp:
+        cfg = load_config(overrides={"data_dir": Path(data_dir or tmp)})
+        texts = read_corpus_texts(cfg.corpus)
+        picked = pick_questions(int(n_questions) + 1, texts)
+        warmup, questions = picked[-1], picked[:-1]
+        build_index(cfg)
+        generator = build_generator(cfg)
+        small = build_engine(cfg, generator=generator)
+        t = time.perf_counter()
+        big_store = load(Path(index), small.embedder.fingerprint, cfg.chunk_size, cfg.chunk_overlap)
+        load_s = time.perf_counter() - t
+        big = dataclasses.replace(small, store=big_store)
+        load_before = os.getloadavg()
+        out = interleaved_latency({"bundled": small, "big": big}, questions, warmup[1])
+        out.update(
+            reader=generator.name,
+            sentences={"bundled": len(small.store.sentences), "big": len(big_store.sentences)},
+            big_load_s=round(load_s, 1),
+            load_average={"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
+            rss_gib=_rss()["VmRSS"],
+        )
+        return out
+
+
+STEPS = {"build": step_build, "add": step_add, "serve": step_serve, "answers": step_answers}
 
 
 def _child(step: str, *args: str) -> dict[str, Any]:
