@@ -21,7 +21,11 @@ process, so peak RSS is that step's own:
 - serve: `index.store.load` (vectors memory-mapped), the first `retrieve()` (cold; the files are
   in the page cache, just written), then p50/p95 of `retrieve()` (warm), the query embedding
   left out (it is the same at any size); recall@10 of the sentence index against exact search
-  (brute force over the same vectors); the process's RSS with the index loaded and queried.
+  (brute force over the same vectors); the process's RSS with the index loaded and queried;
+- answers: whole answers by the configured reader to 8 eval questions over the bundled corpus's
+  index and over the big one, interleaved question by question, first token and total p50/p95
+  and big over bundled (evals/scale_latency.py); the questions are the bundled corpus's, so
+  over the archive they mostly find no answer: the number is the cost of the path, not quality.
 """
 
 from __future__ import annotations
@@ -264,9 +268,10 @@ def step_serve(index: str) -> dict[str, Any]:
 
 def step_answers(index: str, n_questions: str = "8", data_dir: str = "") -> dict[str, Any]:
     """Whole answers over the bundled corpus's index and over the big `index`, interleaved
-    question by question (evals/scale_latency.py): the configured reader, embedder and verifier,
-    built once and shared; only the store differs. The big store is only read (`load`). The
-    bundled index (and the joined reader) go to `data_dir` (a temporary folder if not given)."""
+    question by question (evals/scale_latency.py): the configured reader (its files in
+    `data_dir`, default the configured one), embedder and verifier, built once and shared; only
+    the store differs. The bundled corpus is indexed into a temporary folder; the big store is
+    only read (`load`)."""
     import dataclasses
 
     from evals.bench_answers import pick_questions
@@ -276,13 +281,13 @@ def step_answers(index: str, n_questions: str = "8", data_dir: str = "") -> dict
     from rag.config import load_config
     from rag.wiring import build_engine, build_generator, build_index
 
+    cfg = load_config(overrides={"data_dir": Path(data_dir)} if data_dir else None)
+    generator = build_generator(cfg)
     with tempfile.TemporaryDirectory(prefix="rag-bench-answers-") as tmp:
-        cfg = load_config(overrides={"data_dir": Path(data_dir or tmp)})
-        texts = read_corpus_texts(cfg.corpus)
-        picked = pick_questions(int(n_questions) + 1, texts)
+        cfg = dataclasses.replace(cfg, corpus=ROOT / "corpus", data_dir=Path(tmp))
+        picked = pick_questions(int(n_questions) + 1, read_corpus_texts(cfg.corpus))
         warmup, questions = picked[-1], picked[:-1]
         build_index(cfg)
-        generator = build_generator(cfg)
         small = build_engine(cfg, generator=generator)
         t = time.perf_counter()
         big_store = load(Path(index), small.embedder.fingerprint, cfg.chunk_size, cfg.chunk_overlap)
@@ -313,8 +318,9 @@ def _child(step: str, *args: str) -> dict[str, Any]:
     return out
 
 
-def bench_million(n_sentences: int = 1_000_000, kind: str = "auto") -> dict[str, Any]:
-    """Generate, build, add one article, serve: every number of the `million` part."""
+def bench_million(n_sentences: int = 1_000_000, kind: str = "auto", answers: int = 8) -> dict[str, Any]:
+    """Generate, build, serve, answer (`answers` questions, 0: none), add one article: every
+    number of the `million` part."""
     from evals.million import write_corpus
 
     out: dict[str, Any] = {"target_sentences": n_sentences, "index_kind_asked": kind, "composition_beta": BETA}
@@ -329,6 +335,9 @@ def bench_million(n_sentences: int = 1_000_000, kind: str = "auto") -> dict[str,
         out["index_mb"] = round(sum(f.stat().st_size for f in index.resolve().iterdir()) / 1e6, 1)
         out["serve"] = _child("serve", str(index))
         log.info("million: served %s", out["serve"])
+        if answers:
+            out["answers"] = _child("answers", str(index), str(answers))
+            log.info("million: answered %s", {k: out["answers"].get(k) for k in ("bundled", "big", "ratio")})
         out["add"] = _child("add", str(corpus), str(index), kind)
         log.info("million: added %s", out["add"])
     texts = out["build"]["sentences"] + out["build"]["chunks"]
@@ -358,6 +367,29 @@ def markdown(r: dict[str, Any]) -> list[str]:
         "Retrieval times leave out the query embedding. "
         f"Recall counts ties; the 10th found is on average {s.get('gap_at_10th_mean')} cosine below the exact 10th; "
         f"efSearch sweep (recall, ms per dense query): {s.get('ef_search_sweep')}.",
+        *answers_markdown(r.get("answers")),
+    ]
+
+
+def answers_markdown(a: dict[str, Any] | None) -> list[str]:
+    """The answers step's table: whole answers over the bundled corpus and the big index."""
+    if not a or "ratio" not in a:
+        return []
+    sizes, ratio = a.get("sentences", {}), a["ratio"]
+    rows = [
+        f"| {name} ({sizes.get(name, 0):,} sentences) | {a[name].get('ttft_p50_s')} / {a[name].get('ttft_p95_s')} "
+        f"| {a[name].get('total_p50_s')} / {a[name].get('total_p95_s')} |"
+        for name in a.get("stores", [])
+    ]
+    return [
+        "",
+        f"Whole answers ({a.get('reader')}, {a.get('n_questions')} questions, interleaved, one warm-up each; "
+        f"load average {a.get('load_average', {}).get('before')}):",
+        "",
+        "| store | first token p50 / p95 s | total p50 / p95 s |",
+        "|---|---|---|",
+        *rows,
+        f"| big / bundled | {ratio.get('ttft_p50')} / {ratio.get('ttft_p95')} | {ratio.get('total_p50')} / {ratio.get('total_p95')} |",
     ]
 
 
