@@ -24,8 +24,9 @@ process, so peak RSS is that step's own:
   (brute force over the same vectors); the process's RSS with the index loaded and queried;
 - answers: whole answers by the configured reader to 8 eval questions over the bundled corpus's
   index and over the big one, interleaved question by question, first token and total p50/p95
-  and big over bundled (evals/scale_latency.py); the questions are the bundled corpus's, so
-  over the archive they mostly find no answer: the number is the cost of the path, not quality.
+  and big over bundled (evals/scale_latency.py); the archive repeats the bundled articles'
+  sentences with their facts varied, so over it a question finds many near-copies with other
+  facts (its answer may differ or abstain): the numbers are the cost of the path, not quality.
 """
 
 from __future__ import annotations
