@@ -90,6 +90,8 @@ def interleaved_latency(
         rows.append(row)
     out: dict[str, Any] = {"n_questions": len(questions), "stores": names}
     out.update({name: _summary(ttft[name], total[name]) for name in names})
+    for name in names:  # answers that abstained (short): the stores' answers need not be alike
+        out[name]["abstained"] = sum(row[name]["abstained"] for row in rows)
     if len(names) >= 2:
         out["ratio"] = _ratio(out[names[0]], out[names[-1]])
     out["per_question"] = rows

@@ -308,6 +308,7 @@ def test_the_answers_step_asks_both_stores_in_turn_and_leaves_the_big_one_untouc
     assert r["sentences"]["big"] == built.sentences and 0 < r["sentences"]["bundled"] < built.sentences
     for name in ("bundled", "big"):
         assert r[name]["n"] == 2 and r[name]["total_p50_s"] <= r[name]["total_p95_s"]
+        assert r[name]["abstained"] == sum(row[name]["abstained"] for row in r["per_question"])
     assert set(r["ratio"]) == {"ttft_p50", "ttft_p95", "total_p50", "total_p95"}
     assert r["ratio"]["total_p50"] == round(r["big"]["total_p50_s"] / r["bundled"]["total_p50_s"], 3)
     # a warm-up over each, then each question over the bundled store, then over the big one
