@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from evals import scale_latency
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -277,7 +279,6 @@ def step_answers(index: str, n_questions: str = "8", data_dir: str = "") -> dict
 
     from evals.bench_answers import pick_questions
     from evals.cases import read_corpus_texts
-    from evals.scale_latency import interleaved_latency
     from index.store import load
     from rag.config import load_config
     from rag.wiring import build_engine, build_generator, build_index
@@ -295,7 +296,7 @@ def step_answers(index: str, n_questions: str = "8", data_dir: str = "") -> dict
         load_s = time.perf_counter() - t
         big = dataclasses.replace(small, store=big_store)
         load_before = os.getloadavg()
-        out = interleaved_latency({"bundled": small, "big": big}, questions, warmup[1])
+        out = scale_latency.interleaved_latency({"bundled": small, "big": big}, questions, warmup[1])
         out.update(
             reader=generator.name,
             sentences={"bundled": len(small.store.sentences), "big": len(big_store.sentences)},
@@ -368,29 +369,7 @@ def markdown(r: dict[str, Any]) -> list[str]:
         "Retrieval times leave out the query embedding. "
         f"Recall counts ties; the 10th found is on average {s.get('gap_at_10th_mean')} cosine below the exact 10th; "
         f"efSearch sweep (recall, ms per dense query): {s.get('ef_search_sweep')}.",
-        *answers_markdown(r.get("answers")),
-    ]
-
-
-def answers_markdown(a: dict[str, Any] | None) -> list[str]:
-    """The answers step's table: whole answers over the bundled corpus and the big index."""
-    if not a or "ratio" not in a:
-        return []
-    sizes, ratio = a.get("sentences", {}), a["ratio"]
-    rows = [
-        f"| {name} ({sizes.get(name, 0):,} sentences) | {a[name].get('ttft_p50_s')} / {a[name].get('ttft_p95_s')} "
-        f"| {a[name].get('total_p50_s')} / {a[name].get('total_p95_s')} | {a[name].get('abstained')} |"
-        for name in a.get("stores", [])
-    ]
-    return [
-        "",
-        f"Whole answers ({a.get('reader')}, {a.get('n_questions')} questions, interleaved, one warm-up each; "
-        f"load average {a.get('load_average', {}).get('before')}):",
-        "",
-        "| store | first token p50 / p95 s | total p50 / p95 s | abstained |",
-        "|---|---|---|---|",
-        *rows,
-        f"| big / bundled | {ratio.get('ttft_p50')} / {ratio.get('ttft_p95')} | {ratio.get('total_p50')} / {ratio.get('total_p95')} | |",
+        *scale_latency.markdown(r.get("answers")),
     ]
 
 

@@ -96,3 +96,25 @@ def interleaved_latency(
         out["ratio"] = _ratio(out[names[0]], out[names[-1]])
     out["per_question"] = rows
     return out
+
+
+def markdown(a: dict[str, Any] | None) -> list[str]:
+    """The table of `interleaved_latency`'s report as `evals/bench_million.py` writes it (none without a ratio)."""
+    if not a or "ratio" not in a:
+        return []
+    sizes, ratio = a.get("sentences", {}), a["ratio"]
+    rows = [
+        f"| {name} ({sizes.get(name, 0):,} sentences) | {a[name].get('ttft_p50_s')} / {a[name].get('ttft_p95_s')} "
+        f"| {a[name].get('total_p50_s')} / {a[name].get('total_p95_s')} | {a[name].get('abstained')} |"
+        for name in a.get("stores", [])
+    ]
+    return [
+        "",
+        f"Whole answers ({a.get('reader')}, {a.get('n_questions')} questions, interleaved, one warm-up each; "
+        f"load average {a.get('load_average', {}).get('before')}):",
+        "",
+        "| store | first token p50 / p95 s | total p50 / p95 s | abstained |",
+        "|---|---|---|---|",
+        *rows,
+        f"| big / bundled | {ratio.get('ttft_p50')} / {ratio.get('ttft_p95')} | {ratio.get('total_p50')} / {ratio.get('total_p95')} | |",
+    ]
