@@ -528,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hybrid-sizes", nargs="+", type=int, help="sentence counts for the hybrid part (default 100000 1000000)")
     p.add_argument("--million-size", type=int, help="sentences of the million part (default 1000000; quick 20000)")
     p.add_argument("--million-kind", default="auto", help="vector index kind of the million part (auto, hnsw, hnsw_fp16, hnsw_sq8)")
-    p.add_argument("--questions", type=int, help="answer questions (default 12; quick 3)")
+    p.add_argument("--questions", type=int, help="answer questions (default 12; quick 3; of the million part: 8; quick 2)")
     p.add_argument("--no-peer", action="store_true", help="skip the llama-index peer in the answer bench")
     p.add_argument("--hnsw-budget", type=float, default=900.0, help="skip an HNSW build predicted to take longer (s)")
     p.add_argument("--out", type=Path, default=ROOT / "evals" / "reports", help="output folder")
@@ -563,7 +563,9 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "answers": lambda: bench_answers(cfg, a.questions or (3 if a.quick else 12), peer=not a.no_peer),
         "ingest": lambda: bench_ingest.bench_ingest(1 if a.quick else 4),
-        "million": lambda: bench_million.bench_million(a.million_size or (20_000 if a.quick else 1_000_000), a.million_kind),
+        "million": lambda: bench_million.bench_million(
+            a.million_size or (20_000 if a.quick else 1_000_000), a.million_kind, a.questions or (2 if a.quick else 8)
+        ),
     }
     for part in PARTS:
         if part not in parts:

@@ -21,13 +21,19 @@ process, so peak RSS is that step's own:
 - serve: `index.store.load` (vectors memory-mapped), the first `retrieve()` (cold; the files are
   in the page cache, just written), then p50/p95 of `retrieve()` (warm), the query embedding
   left out (it is the same at any size); recall@10 of the sentence index against exact search
-  (brute force over the same vectors); the process's RSS with the index loaded and queried.
+  (brute force over the same vectors); the process's RSS with the index loaded and queried;
+- answers: whole answers by the configured reader to 8 eval questions over the bundled corpus's
+  index and over the big one, interleaved question by question, first token and total p50/p95
+  and big over bundled (evals/scale_latency.py); the archive repeats the bundled articles'
+  sentences with their facts varied, so over it a question finds many near-copies with other
+  facts (its answer may differ or abstain): the numbers are the cost of the path, not quality.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -36,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from evals import scale_latency
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +269,45 @@ def step_serve(index: str) -> dict[str, Any]:
     }
 
 
-STEPS = {"build": step_build, "add": step_add, "serve": step_serve}
+def step_answers(index: str, n_questions: str = "8", data_dir: str = "") -> dict[str, Any]:
+    """Whole answers over the bundled corpus's index and over the big `index`, interleaved
+    question by question (evals/scale_latency.py): the configured reader (its files in
+    `data_dir`, default the configured one), embedder and verifier, built once and shared; only
+    the store differs. The bundled corpus is indexed into a temporary folder; the big store is
+    only read (`load`)."""
+    import dataclasses
+
+    from evals.bench_answers import pick_questions
+    from evals.cases import read_corpus_texts
+    from index.store import load
+    from rag.config import load_config
+    from rag.wiring import build_engine, build_generator, build_index
+
+    cfg = load_config(overrides={"data_dir": Path(data_dir)} if data_dir else None)
+    generator = build_generator(cfg)
+    with tempfile.TemporaryDirectory(prefix="rag-bench-answers-") as tmp:
+        cfg = dataclasses.replace(cfg, corpus=ROOT / "corpus", data_dir=Path(tmp))
+        picked = pick_questions(int(n_questions) + 1, read_corpus_texts(cfg.corpus))
+        warmup, questions = picked[-1], picked[:-1]
+        build_index(cfg)
+        small = build_engine(cfg, generator=generator)
+        t = time.perf_counter()
+        big_store = load(Path(index), small.embedder.fingerprint, cfg.chunk_size, cfg.chunk_overlap)
+        load_s = time.perf_counter() - t
+        big = dataclasses.replace(small, store=big_store)
+        load_before = os.getloadavg()
+        out = scale_latency.interleaved_latency({"bundled": small, "big": big}, questions, warmup[1])
+        out.update(
+            reader=generator.name,
+            sentences={"bundled": len(small.store.sentences), "big": len(big_store.sentences)},
+            big_load_s=round(load_s, 1),
+            load_average={"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
+            rss_gib=_rss()["VmRSS"],
+        )
+        return out
+
+
+STEPS = {"build": step_build, "add": step_add, "serve": step_serve, "answers": step_answers}
 
 
 def _child(step: str, *args: str) -> dict[str, Any]:
@@ -274,8 +320,9 @@ def _child(step: str, *args: str) -> dict[str, Any]:
     return out
 
 
-def bench_million(n_sentences: int = 1_000_000, kind: str = "auto") -> dict[str, Any]:
-    """Generate, build, add one article, serve: every number of the `million` part."""
+def bench_million(n_sentences: int = 1_000_000, kind: str = "auto", answers: int = 8) -> dict[str, Any]:
+    """Generate, build, serve, answer (`answers` questions, 0: none), add one article: every
+    number of the `million` part."""
     from evals.million import write_corpus
 
     out: dict[str, Any] = {"target_sentences": n_sentences, "index_kind_asked": kind, "composition_beta": BETA}
@@ -290,6 +337,9 @@ def bench_million(n_sentences: int = 1_000_000, kind: str = "auto") -> dict[str,
         out["index_mb"] = round(sum(f.stat().st_size for f in index.resolve().iterdir()) / 1e6, 1)
         out["serve"] = _child("serve", str(index))
         log.info("million: served %s", out["serve"])
+        if answers:
+            out["answers"] = _child("answers", str(index), str(answers))
+            log.info("million: answered %s", {k: out["answers"].get(k) for k in ("bundled", "big", "ratio")})
         out["add"] = _child("add", str(corpus), str(index), kind)
         log.info("million: added %s", out["add"])
     texts = out["build"]["sentences"] + out["build"]["chunks"]
@@ -319,6 +369,7 @@ def markdown(r: dict[str, Any]) -> list[str]:
         "Retrieval times leave out the query embedding. "
         f"Recall counts ties; the 10th found is on average {s.get('gap_at_10th_mean')} cosine below the exact 10th; "
         f"efSearch sweep (recall, ms per dense query): {s.get('ef_search_sweep')}.",
+        *scale_latency.markdown(r.get("answers")),
     ]
 
 

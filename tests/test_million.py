@@ -263,3 +263,64 @@ def test_ivf_searching_every_cell_is_exact_search_and_takes_appended_articles(co
     st = load(idx, emb.fingerprint)
     assert _top_article(st, emb, "brass bell from the wreck of the ferry Ostrava") == "zz_ferry.txt"
     assert np.allclose(st.sentence_vectors, emb.embed([s.text for s in st.sentences]), atol=1e-6)
+
+
+# --- whole-answer latency over two stores (evals/scale_latency.py) -----------------------------
+
+
+def _tree(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def test_the_answers_step_asks_both_stores_in_turn_and_leaves_the_big_one_untouched(tmp_path, monkeypatch):
+    import os
+
+    from conftest import CORPUS, ScriptedGenerator
+
+    import rag.answer
+    import rag.wiring
+    from evals.bench_million import step_answers
+
+    for k in list(os.environ):
+        if k.startswith("RAG_"):
+            monkeypatch.delenv(k)
+    (tmp_path / "rag.toml").write_text("")
+    monkeypatch.setenv("RAG_CONFIG", str(tmp_path / "rag.toml"))
+    gen = ScriptedGenerator()
+    monkeypatch.setattr(rag.wiring, "build_embedder", lambda cfg: HashEmbedder())
+    monkeypatch.setattr(rag.wiring, "build_generator", lambda cfg: gen)
+    archive, big = tmp_path / "archive", tmp_path / "big" / "index"
+    write_corpus(archive, 400)
+    built = build(archive, big, HashEmbedder())
+    before = _tree(big.parent)
+    asked: list[tuple[str, int]] = []  # (question, sentences in the store asked)
+    real_answer = rag.answer.answer
+
+    def spy(question, engine, **kw):
+        asked.append((question, len(engine.store.sentences)))
+        return real_answer(question, engine, **kw)
+
+    monkeypatch.setattr(rag.answer, "answer", spy)
+
+    r = step_answers(str(big), "2", str(tmp_path / "data"))
+
+    assert r["stores"] == ["bundled", "big"] and r["n_questions"] == 2
+    assert r["sentences"]["big"] == built.sentences and 0 < r["sentences"]["bundled"] < built.sentences
+    for name in ("bundled", "big"):
+        assert r[name]["n"] == 2 and r[name]["total_p50_s"] <= r[name]["total_p95_s"]
+        assert r[name]["abstained"] == sum(row[name]["abstained"] for row in r["per_question"])
+    assert set(r["ratio"]) == {"ttft_p50", "ttft_p95", "total_p50", "total_p95"}
+    assert r["ratio"]["total_p50"] == round(r["big"]["total_p50_s"] / r["bundled"]["total_p50_s"], 3)
+    # a warm-up over each, then each question over the bundled store, then over the big one
+    sizes = [n for _, n in asked]
+    small_n, big_n = r["sentences"]["bundled"], r["sentences"]["big"]
+    assert sizes == [small_n, big_n] * 3
+    questions = [q for q, _ in asked]
+    assert questions[2] == questions[3] and questions[4] == questions[5] and questions[2] != questions[4]
+    # the sentences each retrieved are its own store's
+    bundled_files, archive_files = {p.name for p in CORPUS.iterdir()}, {p.name for p in archive.iterdir()}
+    for row in r["per_question"]:
+        assert row["bundled"]["retrieved"] and row["big"]["retrieved"]
+        assert {i.split("#")[0] for i in row["bundled"]["retrieved"]} <= bundled_files
+        assert {i.split("#")[0] for i in row["big"]["retrieved"]} <= archive_files
+    assert _tree(big.parent) == before  # loading the big store wrote nothing
