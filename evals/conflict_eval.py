@@ -34,12 +34,8 @@ class Tally:
     misses: tuple[str, ...]  # questions of conflict cases not surfaced, and of false conflicts ("FALSE: …")
 
 
-def article_text(store):
-    """The text of a sentence's article, as the answer path passes it to `find_conflicts`."""
-    return lambda s: store.articles[s.article_id].text if s.article_id in store.articles else ""
-
-
 def tally(store, embedder, cases: list[Case], top_k: int, per_article: int) -> Tally:
+    from rag.answer import article_text
     from rag.conflicts import find_conflicts
     from rag.retrieve import retrieve
 

@@ -84,7 +84,7 @@ def answer(
         [h.sentence for h in r.pool],
         engine.embedder,
         share=store.bm25.share if cfg.retrieval == "hybrid" else None,
-        article_text=lambda s: store.articles[s.article_id].text if s.article_id in store.articles else "",
+        article_text=article_text(store),
     )
     ranked = [h.sentence for h in r.hits]
     hits = by_article_first(ranked) if cfg.evidence_order == "articles" else ranked
@@ -189,6 +189,11 @@ def with_extracted_answer(attributions: list[Attribution], question: str, eviden
         return attributions
     best = extractive_answer(question, evidence, lambda t: has_type(t, kind))
     return attributions if best is None else [Attribution(best.text, (best,), Support(True, 1.0, "extracted")), *attributions]
+
+
+def article_text(store: Store) -> Callable[[Sentence], str]:
+    """The text of a sentence's article ("" when the store no longer holds it)."""
+    return lambda s: store.articles[s.article_id].text if s.article_id in store.articles else ""
 
 
 def by_article_first(hits: list[Sentence]) -> list[Sentence]:

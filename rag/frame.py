@@ -15,6 +15,7 @@ returns None and the caller keeps its word-order rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from index.lexical import tokens
@@ -33,14 +34,22 @@ class Frame:
 
 
 def question_frame(question: str, parser: Any = None) -> Frame | None:
-    """The frame of a count or colour question, or None without a parser."""
+    """The frame of a count or colour question, or None without a parser. With the default
+    parser the frame is kept per question: the answer path asks for it once per drafted claim."""
     if parser is None:
-        from rag.roles import _parser
+        return _default_frame(question)
+    return _frame(parser(question))
 
-        parser = _parser()
-        if parser is None:
-            return None
-    doc = parser(question)
+
+@lru_cache(maxsize=256)
+def _default_frame(question: str) -> Frame | None:
+    from rag.roles import _parser
+
+    parser = _parser()
+    return None if parser is None else _frame(parser(question))
+
+
+def _frame(doc: Any) -> Frame:
     thing = _counted(doc) or _coloured(doc)
     nouns = [t for t in doc if t.pos_ in _NOUNS]
     kept = [t.text for t in nouns if (thing is None or t.i != thing.i) and not _light_object(t)]
