@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.embedding import Embedder
+from index.lexical import tokens
 from index.store import Store
 from rag.citations import ABSTAIN_TEXT, assemble, states_slot_value
 from rag.claims import Attribution, attribute, extractive_answer, quoted, says_unknown, split_claims
@@ -145,6 +146,16 @@ _ASKS_NAME = re.compile(
 )
 
 
+# "What did President Ona Vey say about…": the answer is what that speaker said.
+_SAID_Q = re.compile(
+    r"\bwhat\s+(?:did|does|has|have|had)\s+(?P<who>[^?]+?)\s+(?:say|tell|announce|claim|state|write|post|reveal)\b", re.I
+)
+# "What was the car's registration number?", "what is his phone number": an identifier is asked.
+_ASKS_IDENTIFIER = re.compile(
+    r"\bwhat(?:'s|\s+(?:is|was|were|are))\s+(?:the|his|her|their|its)\s+(?:(?:[\w'’-]+\s+){1,3}number\b|number\b(?!\s+of\b))", re.I
+)
+
+
 def asks_name(question: str) -> bool:
     """Whether a question asks for a person, a place or a name ("who…", "where…", "what is the name of…")."""
     return answer_type(question) in ("person", "place") or bool(_ASKS_NAME.search(question))
@@ -154,14 +165,23 @@ def responsive(claim: str, question: str) -> bool:
     """A "when", "how long" or "how old" question needs a time, duration or age in its answer; a
     question for a name needs a name the question does not already give; a count of people to
     whom something happened ("how many were wounded") is not answered by a count of another
-    outcome ("two guards were killed"). A claim that fails is true perhaps, but not an answer."""
+    outcome ("two guards were killed"), nor is any question about the dead answered by a claim
+    about the injured only ("who was the officer killed" / "the injured were identified as…"),
+    and "what did the president say" is not answered by what someone else said.
+    A claim that fails is true perhaps, but not an answer."""
     parts = question_parts(question)
     if not any(answer_type(p) not in ("time", "duration", "age") or has_type(claim, answer_type(p)) for p in parts):
         return False
     if all(_ASKS_NAME.search(p) for p in parts) and not set(names_in(claim)) - set(names_in(question)):
         return False
+    said = _SAID_Q.search(question)
+    if said and not set(tokens(said.group("who"))) & set(tokens(claim)):
+        return False  # "what did the president say": what an army spokesman said is another answer
+    if _ASKS_IDENTIFIER.search(question) and answer_type(question) != "count" and not re.search(r"\d", claim):
+        return False  # "what was the car's registration number": an identifier, never a sentence without one
     slot = question_slot(question)
-    asked, told = (_outcomes_of(slot.verb) if slot and slot.kind == "count" else set()), _outcomes_of(claim)
+    asked = _outcomes_of(slot.verb) if slot and slot.kind == "count" else _outcomes_of(question)
+    told = _outcomes_of(claim)
     return not (asked and told and not asked & told)
 
 

@@ -149,14 +149,19 @@ class Mention:
 _ELSEWHERE = re.compile(r"\b(?i:in|at|from|of|near)\s+(?:the\s+)?([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*)")
 
 
-def in_context(text: str, names: frozenset[str]) -> bool:
+def in_context(text: str, names: frozenset[str], asked: frozenset[str] = frozenset()) -> bool:
     """Whether a sentence can state a figure for what the question names: it names it too, or
     it names no other place ("in Jajarkot", "at Kerman airport") that the figure could be for.
     "More than 280 people were wounded." counts for "the Kerman bombing"; "35 died in Rukum West"
-    does not count for "Jajarkot"."""
+    does not count for "Jajarkot". A place that shares a word with `asked` (all of the question's
+    own nouns and names) is the question's place in the report's words ("the Karachi Police
+    Office" for "the Karachi police headquarters"), not another one."""
     if not names or names & set(tokens(text)):
         return True
-    return not any(set(tokens(m.group(1))) - names and m.group(1).split()[0] not in COMMON_CAPS for m in _ELSEWHERE.finditer(text))
+    return not any(
+        set(tokens(m.group(1))) - names and not set(tokens(m.group(1))) & asked and m.group(1).split()[0] not in COMMON_CAPS
+        for m in _ELSEWHERE.finditer(text)
+    )
 
 
 def _admits(slot: Slot, text: str, context: frozenset[str]) -> bool:
@@ -203,6 +208,13 @@ _UNITS: dict[str, dict[str, float]] = {
         "yard": 0.914,
     },
     "speed": {"km/h": 1, "kmh": 1, "kph": 1, "mph": 1.609, "knots": 1.852, "knot": 1.852},
+    "duration": {
+        **dict.fromkeys(("second", "seconds", "secs", "sec"), 1),
+        **dict.fromkeys(("minute", "minutes", "mins", "min"), 60),
+        **dict.fromkeys(("hour", "hours", "hrs", "hr"), 3600),
+        **dict.fromkeys(("day", "days"), 86400),
+        **dict.fromkeys(("week", "weeks"), 604800),
+    },
     "magnitude": {"magnitude": 1, "richter": 1},
     "share": {"percent": 1, "per cent": 1, "%": 1},
     "weight": {
@@ -225,6 +237,8 @@ _MEASURE_Q = (
         "distance",
     ),
     (re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE), "speed"),
+    # "how long did they wait", "how much time passed": a duration ("how long is the bridge" finds none)
+    (re.compile(r"\bhow long\b|\bhow much time\b", re.IGNORECASE), "duration"),
     (re.compile(r"\bmagnitude\b|\bhow (?:strong|powerful)\b.*\b(?:quake|earthquake|tremor)", re.IGNORECASE), "magnitude"),
     (re.compile(r"\b(?:percent|percentage|per cent|share|proportion)\b", re.IGNORECASE), "share"),
     (re.compile(r"\bhow heavy\b|\bweigh", re.IGNORECASE), "weight"),
@@ -333,6 +347,36 @@ def _measure_mentions(slot: Slot, s: Sentence) -> list[Mention]:
     return out
 
 
+DURATION_MIN = 0.4  # cosine between the question and a duration's sentence (MiniLM): "20 minutes apart" 0.44-0.58, "one day after…" 0.21-0.39
+_AN_HOUR = re.compile(r"\b(?:(?:about|around|nearly|almost|more than|over|roughly)\s+)?(half\s+an|an|one)\s+hour\b", re.IGNORECASE)
+
+
+def _duration_mentions(s: Sentence) -> list[Mention]:
+    """Durations in seconds: "77 minutes", "about an hour", "half an hour"; "1 hour, 14 minutes
+    and 8 seconds" is one duration, not three (figures joined only by commas and "and" add up)."""
+    text, hedged = s.text, bool(_HEDGE.search(s.text))
+    spans: list[tuple[int, int, float, float]] = []  # (start, end, seconds, unit)
+    for n in find_numbers(text):
+        if n.ordinal:
+            continue
+        m = _UNIT_AFTER.match(text, n.end)
+        unit = _UNITS["duration"].get(m.group(1).lower()) if m else None
+        if unit is not None and m is not None:
+            qual = _QUALIFIER.search(text[: n.start][-20:])
+            spans.append((n.start - (len(qual.group(0)) if qual else 0), m.end(), (n.lo + n.hi) / 2 * unit, unit))
+    for a in _AN_HOUR.finditer(text):
+        if not any(st <= a.start() < en for st, en, _, _ in spans):
+            spans.append((a.start(), a.end(), 1800.0 if a.group(1).lower().startswith("half") else 3600.0, 3600.0))
+    spans.sort()
+    merged: list[list] = []  # [start, end, seconds, smallest unit so far]
+    for st, en, v, unit in spans:
+        if merged and unit < merged[-1][3] and re.fullmatch(r"[\s,]*(?:and\s+)?", text[merged[-1][1] : st]):
+            merged[-1][1:] = [en, merged[-1][2] + v, unit]  # hours, then minutes, then seconds: one duration
+        else:
+            merged.append([st, en, v, unit])
+    return [Mention(_figures(v), text[st:en].strip(), s, hedged) for st, en, v, _ in merged]
+
+
 def _same_measures(mentions: list[Mention]) -> list[Mention]:
     """Measures within 1% of one another are one version ("500 km" and "310 miles" = 499 km);
     each takes the key of the first one found."""
@@ -384,6 +428,8 @@ def _figures(value: float) -> str:
 def question_slot(question: str) -> Slot | None:
     """What kind of value the question asks for. None when it is not a count, colour or time."""
     q = " ".join(question.replace("?", " ").split())
+    if re.search(r"\bhow much time\b", q, re.IGNORECASE):
+        return measure_slot(q)  # a duration, not a count of "time"
     m = _COUNT_Q.search(q)
     if m:
         words = _WORD.findall(m.group("rest"))
@@ -546,7 +592,7 @@ def _count_mentions(
 ) -> list[Mention]:
     out: list[Mention] = []
     text = s.text
-    if not _admits(slot, text, context) and not (by_article is not None and by_article(s) and in_context(text, context)):
+    if not _admits(slot, text, context) and not (by_article is not None and by_article(s) and in_context(text, context, slot.context)):
         return out  # the figure is for another place, person or thing than the question asks about
     for n in find_numbers(text):
         if n.ordinal or (1900 <= n.lo <= 2100 and n.lo == n.hi):
@@ -597,6 +643,35 @@ def _count_mentions(
         qual = _QUALIFIER.search(text[: n.start][-20:])
         shown = (qual.group(1).lower() + " " if qual else "") + n.text
         out.append(Mention(n.label, shown, s, bool(_HEDGE.search(text))))
+    return out + _single_mentions(slot, s)
+
+
+_SINGLE = re.compile(r"\b(?:a single|one single|a|an)\s+", re.IGNORECASE)
+
+
+def _single_mentions(slot: Slot, s: Sentence) -> list[Mention]:
+    """ "lobbed a grenade" against "threw six hand grenades": a singular noun with "a" is a count
+    of one when it is the asked noun itself (its stem, not a synonym: "a group of gunmen" is no
+    count of gunmen). Only for questions without an outcome ("how many grenades did they
+    throw"): "a policeman was killed" is one of the dead, not their number."""
+    if slot.verb or not slot.noun.strip():
+        return []
+    plural = slot.noun.split()[-1].lower()
+    singular = plural[:-1] if plural.endswith("s") else ""
+    if len(singular) < 3:
+        return []  # "men", "people": no regular singular to look for
+    out = []
+    for m in _SINGLE.finditer(s.text):
+        after = s.text[m.end() :]
+        words = _WORD.findall(after)[:2]
+        head = next((w for w in words if w.lower() == singular), None)
+        if head is None:
+            continue  # "a group of gunmen", "a dozen grenades", "a few bombs": no single one of the asked noun
+        clause = _BOUNDARY.split(after, maxsplit=1)[0]
+        if _PASSIVE.search(clause) or _outcomes_of(" ".join(_WORD.findall(s.text[: m.start()])[-1:])):
+            continue  # "a grenade was found", "killed a policeman": another question's count
+        shown = s.text[m.start() : m.end()] + " ".join(words[: words.index(head) + 1])
+        out.append(Mention("1", shown.strip(), s, bool(_HEDGE.search(s.text))))
     return out
 
 
@@ -677,7 +752,7 @@ def find_conflicts(
     mentions: list[Mention] = []
     # Context words that most sentences share ("Karachi", "police") say nothing; keep the rarer ones.
     df = {t: sum(t in set(tokens(s.text)) for s in evidence) for t in slot.context}
-    context = frozenset(t for t, n in df.items() if n <= 0.4 * len(evidence))
+    context = frozenset(t for t, n in df.items() if 0 < n <= 0.4 * len(evidence))
     if share is not None and all((share(t) or 0.0) > TOPIC_SHARE for t in context):
         # Only the corpus's own topic words ("KPO" in reports of the KPO attack, rag/focus.py):
         # they name the event every report is about, and a report's figure need not repeat them.
@@ -701,6 +776,8 @@ def find_conflicts(
         for s in evidence:
             if slot.kind == "count":
                 mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context, by_article)
+            elif slot.kind == "measure" and slot.noun == "duration":
+                mentions += _duration_mentions(s) if _admits(slot, s.text, context) else []
             elif slot.kind == "measure":
                 # an age's sentence names the whole person ("Marcel Malanga", not his father "Christian Malanga")
                 mentions += _measure_mentions(slot, s) if _admits(slot, s.text, context) else []
@@ -710,6 +787,13 @@ def find_conflicts(
                 mentions += _time_mentions(s) if _admits(slot, s.text, context) else []
         if recording:
             sim.embed_pending()
+    if slot.noun == "duration" and mentions:
+        # "one day after a strike in Beirut" is a duration, not the one asked: a version's sentence
+        # must be about what the question is about (the embedder judges it; no topic words).
+        texts = list(dict.fromkeys(m.sentence.text for m in mentions))
+        vectors = np.asarray(embedder.embed([question, *texts]))
+        about = {t for t, v in zip(texts, vectors[1:] @ vectors[0], strict=True) if v >= DURATION_MIN}
+        mentions = [m for m in mentions if m.sentence.text in about]
     if slot.kind == "measure" and slot.noun not in ("age", "year"):
         mentions = _same_measures(mentions)
     by_value: OrderedDict[str, set[str]] = OrderedDict()

@@ -77,3 +77,35 @@ def test_a_part_of_a_group_counts_only_what_it_names(real_embedder):
     ]
     found = {m.value for m in find_conflicts("How many policemen were in the Corran convoy?", ev, real_embedder)[1]}
     assert found == {"2", "3"}  # asked about the policemen, the part is the answer
+
+
+def test_a_noun_with_a_is_a_count_of_one_against_another_reports_figure():
+    ev = [
+        sent("a", 0, "The raiders first threw five smoke bombs into the depot yard."),
+        sent("b", 0, "Guards said the raiders tossed a smoke bomb at the gate before running in."),
+        sent("c", 0, "A guard was hurt, and half a dozen smoke bombs lay in the van."),
+    ]
+    slot, mentions, disagree = find_conflicts("How many smoke bombs did the raiders throw when they got in?", ev, HashEmbedder())
+    assert slot is not None and slot.noun == "smoke bombs"
+    assert disagree and {"5", "1"} <= {m.value for m in mentions}
+    assert not any(m.sentence.article_id == "c" and m.value == "1" for m in mentions)  # "half a dozen" is no single one
+    assert any(m.shown == "a smoke bomb" for m in mentions)
+    # With an outcome asked, "a guard was hurt" is one of the hurt, not their number.
+    _, mentions, _ = find_conflicts("How many guards were hurt?", [ev[2]], HashEmbedder())
+    assert all(m.value != "1" for m in mentions)
+
+
+def test_a_place_that_shares_the_questions_words_is_not_another_place():
+    ev = [
+        sent("a", 0, "Felton police headquarters came under attack on Friday."),
+        sent("a", 1, "Officials said at least six rioters stormed into the building."),
+        sent("b", 0, "Lapses were found in security at the Felton Police Office (FPO), stormed by three rioters on Friday."),
+        sent("b", 1, "The Felton police headquarters said it would review its guard rota."),
+        sent("c", 0, "Eleven rioters were arrested in Marley on Sunday."),
+    ]
+    filler = [sent("d", i, f"Felton police said patrols in Felton were doubled on day {i}.") for i in range(6)]
+    q = "What was the number of rioters involved in attacking the Felton police headquarters?"
+    text = {"a": " ".join(s.text for s in ev[:2]), "b": " ".join(s.text for s in ev[2:4]), "c": ev[4].text, "d": ""}
+    slot, mentions, disagree = find_conflicts(q, ev + filler, HashEmbedder(), article_text=lambda s: text[s.article_id])
+    assert disagree and {m.value for m in mentions} >= {"6", "3"}
+    assert "11" not in {m.value for m in mentions}  # "in Marley" is another place

@@ -96,6 +96,30 @@ def test_a_claim_that_gives_no_name_or_another_outcome_is_no_answer():
     assert responsive("Four guards were taken to hospital.", q), "no outcome named: the verifier decides"
 
 
+def test_a_claim_about_another_outcome_or_without_the_asked_identifier_is_no_answer():
+    from rag.answer import responsive
+
+    q = "What was the name of the ranger who was killed at the depot?"
+    assert not responsive("The wounded were named as ranger Ola Brisk and clerk Tam Vey.", q)
+    assert responsive("Ranger Ola Brisk was killed at the gate.", q)
+    assert responsive("Ranger Ola Brisk was named by the county.", q), "no outcome named: the verifier decides"
+    q = "What was the registration number of the raiders' van?"
+    assert not responsive("The van the raiders came in is parked at the Felton police station.", q)
+    assert responsive("The van carried the plate FX-2041.", q)
+    assert responsive("Four raiders were in the van.", "What was the number of raiders in the van?"), "a count, not an identifier"
+    assert responsive("Four raiders died.", "What was the total number of raiders who died?")
+    assert responsive("Ola Brisk was the gang's number two.", "What is the name of the man called the gang's number two?")
+
+
+def test_what_a_named_speaker_said_is_not_answered_by_another_speaker():
+    from rag.answer import responsive
+
+    q = "What did Governor Tam Vey say in her televised address after the raid?"
+    assert not responsive("In a televised address, an army spokesman said the raiders were foreigners.", q)
+    assert responsive("Vey said the raiders would be found.", q)
+    assert responsive("The governor said the raiders would be found.", q), "her title names her too"
+
+
 MILL = """Fire at the Linden mill
 
 A fire broke out at the Linden textile mill in Aldport on Monday night.
