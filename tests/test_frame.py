@@ -109,3 +109,19 @@ def test_a_place_that_shares_the_questions_words_is_not_another_place():
     slot, mentions, disagree = find_conflicts(q, ev + filler, HashEmbedder(), article_text=lambda s: text[s.article_id])
     assert disagree and {m.value for m in mentions} >= {"6", "3"}
     assert "11" not in {m.value for m in mentions}  # "in Marley" is another place
+
+
+def test_a_duration_is_a_value_and_its_parts_add_up():
+    ev = [
+        sent("a", 0, "Officers waited about an hour in the hallway before the team went in."),
+        sent("b", 0, "The officers waited in the hallway for 1 hour, 14 minutes and 8 seconds before the team went in."),
+        sent("c", 0, "The officers waited 77 minutes in the hallway before the team went in."),
+        sent("d", 0, "The governor flew to Felton two days after the siege to meet the families of the victims."),
+    ]
+    q = "How long did the officers wait in the hallway before the team went in?"
+    slot, mentions, disagree = find_conflicts(q, ev, HashEmbedder())
+    assert slot is not None and slot.noun == "duration"
+    assert disagree and {m.value for m in mentions} == {"3600", "4450", "4620"}  # "two days after the siege" is another duration
+    assert [m.shown for m in mentions if m.sentence.article_id == "b"] == ["1 hour, 14 minutes and 8 seconds"]
+    slot, _, _ = find_conflicts("How much time passed between the two blasts?", ev, HashEmbedder())
+    assert slot is not None and slot.noun == "duration"  # not a count of "time"
