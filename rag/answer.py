@@ -174,10 +174,12 @@ def responsive(claim: str, question: str) -> bool:
         return False
     if all(_ASKS_NAME.search(p) for p in parts) and not set(names_in(claim)) - set(names_in(question)):
         return False
-    said = _SAID_Q.search(question)
-    if said and not set(tokens(said.group("who"))) & set(tokens(claim)):
+    # A rule for what one part asks holds only when every part asks it ("who is the chief, and
+    # what is his phone number": a claim naming the chief answers the first part).
+    said = [_SAID_Q.search(p) for p in parts]
+    if all(said) and not any(set(tokens(m.group("who"))) & set(tokens(claim)) for m in said if m):
         return False  # "what did the president say": what an army spokesman said is another answer
-    if _ASKS_IDENTIFIER.search(question) and answer_type(question) != "count" and not re.search(r"\d", claim):
+    if all(_ASKS_IDENTIFIER.search(p) and answer_type(p) != "count" for p in parts) and not re.search(r"\d", claim):
         return False  # "what was the car's registration number": an identifier, never a sentence without one
     slot = question_slot(question)
     asked = _outcomes_of(slot.verb) if slot and slot.kind == "count" else _outcomes_of(question)
