@@ -189,12 +189,13 @@ def responsive(claim: str, question: str) -> bool:
 
 def with_quotes(attributions: list[Attribution], question: str, evidence: list[Sentence]) -> list[Attribution]:
     """A claim the verifier rejects is replaced by the evidence sentence that states what it
-    adds (`rag.claims.quoted`), unless an answer sentence already cites that sentence."""
+    adds (`rag.claims.quoted`), unless an answer sentence already cites that sentence or the
+    sentence does not answer the question ("who was killed" is not answered by "the injured were…")."""
     cited = {s.id for a in attributions if a.support.supported for s in a.sentences}
     out = []
     for a in attributions:
         s = None if a.support.supported else quoted(a.claim, question, evidence)
-        if s is not None and s.id not in cited:
+        if s is not None and s.id not in cited and responsive(s.text, question):  # the quote must answer too
             cited.add(s.id)
             a = Attribution(
                 s.text, (s,), Support(True, 1.0, "quoted: the article's own sentence, for a draft claim not verified as worded")

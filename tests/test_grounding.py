@@ -197,3 +197,18 @@ def test_the_model_reads_the_best_ranked_sentences_unless_told_to_read_each_arti
     assert "festival lasted three nights" in shown["rank"] and "festival lasted three nights" in shown["articles"]
     assert "Rain is expected" in shown["articles"] and "ring road" in shown["articles"]
     assert "Rain is expected" not in shown["rank"] and "ring road" not in shown["rank"], shown["rank"]
+
+
+def test_a_quote_that_replaces_a_rejected_claim_must_answer_the_question_too():
+    from rag.answer import with_quotes
+    from rag.claims import Attribution
+    from rag.types import Sentence
+    from rag.verify import Support
+
+    text = "The injured were identified as ranger Ola Brisk, 35, and clerk Tam Vey, 25."
+    s = Sentence(id="a#3", article_id="a", n=3, start=0, end=len(text), text=text)
+    rejected = Attribution("The ranger who was killed was Ola Brisk.", (), Support(False, 0.2, "role"))
+    out = with_quotes([rejected], "What was the name of the ranger who was killed?", [s])
+    assert not out[0].support.supported, "the injured are no answer to who was killed"
+    out = with_quotes([rejected], "Who was the ranger who was injured?", [s])
+    assert out[0].support.supported and out[0].sentences == (s,), "the same quote answers a question about the injured"
