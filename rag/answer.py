@@ -147,9 +147,7 @@ _ASKS_NAME = re.compile(
 
 
 # "What did President Ona Vey say about…": the answer is what that speaker said.
-_SAID_Q = re.compile(
-    r"\bwhat\s+(?:did|does|has|have|had)\s+(?P<who>[^?]+?)\s+(?:say|tell|announce|claim|state|write|post|reveal)\b", re.I
-)
+_SAID_Q = re.compile(r"\bwhat\s+(?:did|does|has|have|had)\s+(?P<who>[^?]+?)\s+(?:say|tell|announce|claim|state|write|post|reveal)\b", re.I)
 # "What was the car's registration number?", "what is his phone number": an identifier is asked.
 _ASKS_IDENTIFIER = re.compile(
     r"\bwhat(?:'s|\s+(?:is|was|were|are))\s+(?:the|his|her|their|its)\s+(?:(?:[\w'’-]+\s+){1,3}number\b|number\b(?!\s+of\b))", re.I

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.conflicts import _HEDGE, Mention, Slot, _outcomes_of
+from rag.conflicts import _HEDGE, _WORD, ANOTHER_TIME, Mention, Slot, _outcomes_of, _phrases, another_time
 from rag.numbers import Number, find_numbers
 from rag.types import Sentence
 from rag.verify import COLOURS, names_in
@@ -112,7 +112,7 @@ def versions(
     vec = _Vectors(embedder, {})
     for claim, cited in claims:
         for target in values_in(claim):
-            mentions = _mentions_like(claim, target, cited, pool, vec, frame_min, window_min, _outcomes_of(question))
+            mentions = _mentions_like(claim, target, cited, pool, vec, frame_min, window_min, question)
             keys: OrderedDict[str, set[str]] = OrderedDict()
             for m in mentions:
                 keys.setdefault(m.value, set()).add(m.sentence.article_id)
@@ -129,13 +129,22 @@ def _mentions_like(
     vec: _Vectors,
     frame_min: float,
     window_min: float,
-    asked: set[str],
+    question: str,
 ) -> list[Mention]:
+    asked = _outcomes_of(question)
     frame = claim[: target.start] + "_" + claim[target.end :]
     window = _window(claim, target)
+    thing = _coloured(claim, target) if target.kind == "colour" else ""
     names = _names(window)
     outcomes = _outcomes_of(window) | (asked if target.kind == "count" else set())
-    candidates = [(s, v) for s in pool for v in values_in(s.text) if v.kind == target.kind]
+    dated = bool(ANOTHER_TIME.search(question)) or bool(ANOTHER_TIME.search(claim))
+    candidates = [
+        (s, v)
+        for s in pool
+        for vs in [values_in(s.text)]
+        for v in vs
+        if v.kind == target.kind and (dated or not another_time(s.text, v.start, v.end, [(x.start, x.end) for x in vs if x is not v]))
+    ]  # "a bombing that claimed 84 lives last month" is another event's figure
     if not candidates:
         return []
     sentences = list(dict.fromkeys(s.text for s, _ in candidates))
@@ -144,15 +153,19 @@ def _mentions_like(
     best: dict[str, tuple[float, Mention]] = {}  # one value per article: its closest
     cited_ids = {s.id for s in cited}
     for s, v in candidates:
-        if s.id not in cited_ids and s_sim[s.text] < frame_min:
+        if s.id not in cited_ids and s_sim[s.text] < (COLOUR_FRAME_MIN if thing else frame_min):
             continue
         w = _window(s.text, v)
         other = _names(w)
-        if names and not names & other:
+        if names and not names & other and not thing:
             continue  # the claim counts something it names; a version must be about it too
         if outcomes and not outcomes & _outcomes_of(w):
             continue  # the injured are not a version of the dead
-        sim = float(vec.of([w])[0] @ window_v)
+        if thing:  # a colour is the colour of the thing named right after it: a car and a vehicle alike
+            other_thing = _coloured(s.text, v)
+            sim = float(np.dot(*vec.of([thing, other_thing]))) + window_min - COLOURED_MIN if other_thing else 0.0
+        else:
+            sim = float(vec.of([w])[0] @ window_v)
         if s.id in cited_ids and v.key == target.key:
             sim = max(sim, 1.0)  # the claim's own value, from its own sentence
         if sim < window_min:
@@ -161,6 +174,18 @@ def _mentions_like(
         if s.article_id not in best or sim > best[s.article_id][0]:
             best[s.article_id] = (sim, m)
     return [m for _, m in sorted(best.values(), key=lambda x: -x[0])]
+
+
+# A colour's sentence need only be about the same scene: the thing coloured is checked itself
+# ("the terrorists reached the KPO … in a white Toyota Corolla car" 0.39 against "the gunmen drove a _ car").
+COLOUR_FRAME_MIN = 0.3
+COLOURED_MIN = 0.75  # MiniLM, head nouns: car/vehicle 0.87, vehicle/truck 0.77; car/truck 0.69, car/motorcycle 0.58
+
+
+def _coloured(text: str, v: Value) -> str:
+    """The head noun right after a colour ("a silver Indus Corolla car" → "car"), or ""."""
+    phrases = _phrases(_WORD.findall(text[v.end :]))
+    return phrases[0].split()[-1].lower() if phrases else ""
 
 
 def _shown(text: str, v: Value) -> str:
@@ -176,5 +201,6 @@ def _topic(claim: str, v: Value) -> str:
     if v.kind == "count":
         return f"the number of {noun}" if noun else "the figure"
     if v.kind == "colour":
-        return f"the colour of the {noun}" if noun else "the colour"
+        thing = _coloured(claim, v)
+        return f"the colour of the {thing}" if thing else "the colour"
     return "the time"

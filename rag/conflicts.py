@@ -164,6 +164,28 @@ def in_context(text: str, names: frozenset[str], asked: frozenset[str] = frozens
     )
 
 
+_NUMBER_WORD = r"(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|some|many|\d+)"
+# A time other than the event's own: "last month", "two years ago", "earlier this year".
+ANOTHER_TIME = re.compile(
+    r"\b(?:(?:last|previous|past)\s+(?:week|month|year|decade|summer|winter|spring|autumn)"
+    rf"|{_NUMBER_WORD}\s+(?:days?|weeks?|months?|years?|decades?)\s+(?:ago|earlier|before)"
+    r"|earlier\s+(?:this|that|last)\s+(?:week|month|year)|(?:a|the)\s+(?:week|month|year)\s+before)\b",
+    re.IGNORECASE,
+)
+
+
+def another_time(text: str, start: int, end: int, others: list[tuple[int, int]]) -> bool:
+    """Whether the figure at text[start:end] is dated to another time than the event's: a
+    marker such as "last month" or "two years ago" in its sentence whose nearest figure it is
+    ("18 others were injured, the latest since the bombing that claimed 84 lives last month":
+    84 is last month's, 18 is not). `others`: the spans of the sentence's other figures."""
+    for m in ANOTHER_TIME.finditer(text):
+        gaps = [max(a - m.end(), m.start() - b, 0) for a, b in [(start, end), *others]]
+        if all(gaps[0] <= g for g in gaps[1:]):
+            return True
+    return False
+
+
 def _admits(slot: Slot, text: str, context: frozenset[str]) -> bool:
     """Whether a sentence may state a value of the slot: with a `strict` slot it holds one of the
     context words (an age: all of them, the whole name); otherwise it names no other place."""
@@ -347,7 +369,9 @@ def _measure_mentions(slot: Slot, s: Sentence) -> list[Mention]:
     return out
 
 
-DURATION_MIN = 0.4  # cosine between the question and a duration's sentence (MiniLM): "20 minutes apart" 0.44-0.58, "one day after…" 0.21-0.39
+DURATION_MIN = (
+    0.4  # cosine between the question and a duration's sentence (MiniLM): "20 minutes apart" 0.44-0.58, "one day after…" 0.21-0.39
+)
 _AN_HOUR = re.compile(r"\b(?:(?:about|around|nearly|almost|more than|over|roughly)\s+)?(half\s+an|an|one)\s+hour\b", re.IGNORECASE)
 
 
@@ -589,14 +613,20 @@ def _count_mentions(
     verb_min: float,
     context: frozenset[str],
     by_article: Callable[[Sentence], bool] | None = None,
+    dated: bool = False,
 ) -> list[Mention]:
+    """The figures of a sentence that count what the slot asks. `dated`: the question names
+    another time itself ("how many died in last year's floods"), so figures dated so are kept."""
     out: list[Mention] = []
     text = s.text
     if not _admits(slot, text, context) and not (by_article is not None and by_article(s) and in_context(text, context, slot.context)):
         return out  # the figure is for another place, person or thing than the question asks about
-    for n in find_numbers(text):
+    numbers = [n for n in find_numbers(text) if not n.ordinal]
+    for n in numbers:
         if n.ordinal or (1900 <= n.lo <= 2100 and n.lo == n.hi):
             continue
+        if not dated and another_time(text, n.start, n.end, [(x.start, x.end) for x in numbers if x is not n]):
+            continue  # "a bombing that claimed 84 lives last month": another event's figure
         after = text[n.end :]
         if re.match(r"-\w", after) or re.match(r"\s+of\s+(?:the|them|those|whom|which|these)\b", after, re.IGNORECASE):
             continue  # "35-year-old", "two of the militants"
@@ -625,6 +655,16 @@ def _count_mentions(
                 noun_ok = not slot.noun or sim.best(slot.noun, lead) >= noun_min - 0.05 or (near[1] and _outcomes_of(lead[0]) == wanted)
             else:  # "rose to 103 on Thursday": what is counted was named before the figure
                 noun_ok = not slot.noun or slot.noun in _GENERIC or sim.best(slot.noun, [" ".join(before)]) >= noun_min - 0.05
+        elif (
+            slot.verb
+            and not wanted
+            and slot.noun not in _GENERIC
+            and _names_noun(after, slot.noun)
+            and not _other_happened(clause, slot.verb)
+        ):
+            # "how many fire engines were sent": "eighteen fire engines attended" names the asked
+            # thing itself; a verb that is no outcome ("sent", "loaded") is only how it is said.
+            noun_ok = True
         elif slot.verb:
             if not words or sim.best(slot.verb, words) < verb_min:
                 continue
@@ -676,6 +716,13 @@ def _single_mentions(slot: Slot, s: Sentence) -> list[Mention]:
 
 
 _GENERIC = {"people", "persons", "person", "individuals", "victims"}
+
+
+def _other_happened(clause: str, verb: str) -> bool:
+    """Whether the figure's own clause says something else happened to what it counts
+    ("two fire engines were damaged" is no count of those sent): another participle, or an outcome."""
+    m = _PASSIVE.search(clause)
+    return bool(_outcomes_of(clause)) or (m is not None and not m.group(0).lower().endswith(verb.lower()))
 
 
 def _outcomes_of(text: str) -> set[str]:
@@ -759,6 +806,7 @@ def find_conflicts(
         context = frozenset()
     if slot.noun == "age":
         context = slot.context  # the person's name: an age stated for anyone else is no version
+    dated = bool(ANOTHER_TIME.search(question))
     admitted: dict[str, bool] = {}  # per article: whether it holds the context (read once per article)
 
     def by_article(s: Sentence) -> bool:
@@ -775,7 +823,7 @@ def find_conflicts(
         mentions = []
         for s in evidence:
             if slot.kind == "count":
-                mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context, by_article)
+                mentions += _count_mentions(slot, s, sim, noun_min, verb_min, context, by_article, dated)
             elif slot.kind == "measure" and slot.noun == "duration":
                 mentions += _duration_mentions(s) if _admits(slot, s.text, context) else []
             elif slot.kind == "measure":

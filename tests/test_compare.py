@@ -183,3 +183,15 @@ def test_a_reports_figure_may_leave_the_questions_context_to_its_article(real_em
     assert {m.value for m in mentions} == {"3"} and not disagree
     _, mentions, disagree = find_conflicts(q, pool, real_embedder, article_text=lambda s: articles[s.article_id])
     assert {m.value for m in mentions} == {"3", "8–10"} and disagree
+
+
+def test_a_colour_is_the_colour_of_the_thing_it_names(real_embedder):
+    a = sent("a", 1, "The robbers escaped in a blue Ford truck, police said.")
+    pool = [
+        a,
+        sent("b", 4, "Witnesses saw the robbers speed away from the bank in a green vehicle."),
+        sent("c", 2, "The bank's red door was left open by the robbers."),
+    ]
+    slot, mentions = versions([("The robbers drove a blue Ford truck.", (a,))], pool, real_embedder, "What did the robbers drive?")
+    assert slot is not None and slot.kind == "colour" and slot.topic == "the colour of the truck"
+    assert {(m.sentence.article_id, m.value) for m in mentions} == {("a", "blue"), ("b", "green")}  # a door is no truck

@@ -125,3 +125,27 @@ def test_a_duration_is_a_value_and_its_parts_add_up():
     assert [m.shown for m in mentions if m.sentence.article_id == "b"] == ["1 hour, 14 minutes and 8 seconds"]
     slot, _, _ = find_conflicts("How much time passed between the two blasts?", ev, HashEmbedder())
     assert slot is not None and slot.noun == "duration"  # not a count of "time"
+
+
+def test_the_asked_thing_itself_counts_whatever_verb_reports_it():
+    ev = [
+        sent("a", 0, "Fourteen fire engines were sent to the Dunmore warehouse, the fire service said."),
+        sent("b", 0, "Eighteen fire engines attended the Dunmore warehouse blaze at its height."),
+        sent("c", 0, "Two fire engines were damaged when the Dunmore warehouse roof fell in."),
+    ]
+    slot, mentions, disagree = find_conflicts("How many fire engines were sent to the Dunmore warehouse?", ev, HashEmbedder())
+    assert slot is not None and slot.verb == "sent"
+    assert disagree and {m.value for m in mentions} == {"14", "18"}  # "were damaged" says another thing happened to them
+
+
+def test_a_figure_dated_to_another_time_is_another_events():
+    ev = [
+        sent("a", 0, "The blast at the riverside market killed 12 people, police said."),
+        sent("b", 0, "Nine people died in the market blast, the worst since a bombing that claimed 40 lives last month."),
+        sent("c", 0, "Two years ago, a fire at the same market killed 31 traders."),
+    ]
+    slot, mentions, disagree = find_conflicts("What was the death toll of the riverside market blast?", ev, HashEmbedder())
+    assert disagree and {m.value for m in mentions} == {"12", "9"}
+    # Asked about that other time, its figures count.
+    _, mentions, _ = find_conflicts("How many people were killed in the bombing last month?", ev, HashEmbedder())
+    assert "40" in {m.value for m in mentions}
