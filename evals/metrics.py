@@ -99,6 +99,12 @@ def conflict_surfaced(text: str, groups: Sequence[str], structured_values: Seque
     return sum(contains_fact(shown, g) for g in groups) >= 2
 
 
+def unexpected_versions(shown: Sequence[str], groups: Sequence[str]) -> int:
+    """How many of the structured versions shown match none of the expected competing values
+    (a figure of another event or another count listed as a version)."""
+    return sum(not any(contains_fact(v, g) for g in groups) for v in shown)
+
+
 def contains_forbidden(text: str, phrases: Sequence[str]) -> bool:
     """True when any forbidden phrase (case-insensitive) occurs in the text."""
     low = text.lower()

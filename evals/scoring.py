@@ -48,6 +48,8 @@ def score_item(case: Case, out: Output, texts: dict[str, str], supports: Support
     s["abstention"] = [out.abstained, not case.answerable]
     if case.expect_conflict:
         s["conflict_surfaced"] = float(M.conflict_surfaced(out.answer, case.conflict_values, out.conflict_values))
+        if out.conflict_values:  # a version no expected value matches: another event's figure, a misread one
+            s["unexpected_versions"] = [M.unexpected_versions(out.conflict_values, case.conflict_values), len(out.conflict_values)]
     elif case.answerable and out.extra.get("conflicts") is not None:
         s["false_conflict"] = float(bool(out.extra["conflicts"]))
     if case.must_not_contain:
@@ -107,6 +109,7 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec("abstention_f1", "Abstention F1", "abst_f1", "abstention"),
     MetricSpec("conflict_surfaced", "Conflict surfacing rate", "mean", "conflict_surfaced"),
     MetricSpec("false_conflict", "False conflict rate", "mean", "false_conflict", False),
+    MetricSpec("unexpected_versions", "Versions outside the expected values", "ratio", "unexpected_versions", False),
     MetricSpec("forbidden_output", "Forbidden output rate", "mean", "forbidden_output", False),
     MetricSpec("span_validity", "Citation span validity", "ratio", "span_validity"),
     MetricSpec("citation_recall", "Citation recall (ALCE)", "ratio", "citation_recall"),

@@ -65,6 +65,7 @@ def test_score_item_by_hand():
     assert s["sentence_ndcg@10"] == pytest.approx((1 / 1.5849625 + 1 / 2) / (1 + 1 / 1.5849625), rel=1e-6)
     assert s["key_fact_recall"] == 1.0
     assert s["conflict_surfaced"] == 1.0
+    assert s["unexpected_versions"] == [0, 2]
     assert s["abstention"] == [False, False]
     assert s["span_validity"] == [1, 2]  # citation 2 has offsets past the quote
     assert s["citation_recall"] == [2, 2] and s["citation_precision"] == [2, 2]
@@ -236,3 +237,10 @@ def test_peer_outputs_locate_chunks_and_flag_bad_markers():
     s = score_item(_case(), o, TEXTS, words_supported)
     assert s["span_validity"] == [1, 2]
     assert s["citation_recall"] == [1, 2]
+
+
+def test_a_version_no_expected_value_matches_is_counted_apart_from_surfacing():
+    out = Output("c1", "Reports differ: three [1]; five [2]; 84 [3].", False, [], [], conflict_values=["3", "5", "84"])
+    s = score_item(_case(), out, TEXTS, words_supported)
+    assert s["conflict_surfaced"] == 1.0  # two expected values are shown
+    assert s["unexpected_versions"] == [1, 3]  # and one that is no version of this figure
