@@ -72,7 +72,12 @@ def articles_as_documents(corpus: Any) -> list[Any]:
 
     articles, _ = read_folder(Path(corpus))
     return [
-        Document(text=a.text, metadata={"file_name": a.id, "title": a.title, "date": a.date or ""}, excluded_embed_metadata_keys=["file_name", "title", "date"], excluded_llm_metadata_keys=["file_name", "title", "date"])
+        Document(
+            text=a.text,
+            metadata={"file_name": a.id, "title": a.title, "date": a.date or ""},
+            excluded_embed_metadata_keys=["file_name", "title", "date"],
+            excluded_llm_metadata_keys=["file_name", "title", "date"],
+        )
         for a in articles
     ]
 
