@@ -106,6 +106,12 @@ def extractive_answer(question: str, evidence: list[Sentence], has_kind) -> Sent
     return best
 
 
+# "The DIG said that …", "Police told reporters …": who reported the claim, not what it states.
+_REPORTED_BY = re.compile(
+    r"^(?:the\s+)?(?:[A-Z][\w.'’-]*\s+){1,4}(?:said|says|told\s+\w+|added|stated|confirmed|reported)(?:\s+that)?\s+(?=\S)"
+)
+
+
 def quoted(claim: str, question: str, evidence: list[Sentence], min_cover: float = 0.66) -> Sentence | None:
     """The evidence sentence that states what an unverified claim adds to the question, or None.
 
@@ -119,10 +125,13 @@ def quoted(claim: str, question: str, evidence: list[Sentence], min_cover: float
 
     asked = find_numbers(question)
     numbers = [n for n in find_numbers(claim) if not any(same_number(n, q) for q in asked)]
-    names = [n for n in names_in(claim) if n.lower() not in question.lower()]
-    new = _content(claim) - _content(question) - LIGHT_WORDS
+    # The quote is the article's own sentence, so who the draft says reported it need not be in
+    # that sentence (it is often the one before); the names of what the claim states must be.
+    stated = _REPORTED_BY.sub("", claim, count=1)
+    names = [n for n in names_in(stated) if n.lower() not in question.lower()]
+    new = _content(stated) - _content(question) - LIGHT_WORDS
     if not new and numbers:  # "The death toll is 143": the figure is all it adds; its words must be there too
-        new = _content(claim) - LIGHT_WORDS
+        new = _content(stated) - LIGHT_WORDS
     if not new:
         return None
     best, best_cov = None, min_cover
