@@ -449,6 +449,9 @@ def _figures(value: float) -> str:
     return f"{r:g}"
 
 
+_WHY_Q = re.compile(r"\s*(?:why|how come|for what reason)\b", re.IGNORECASE)
+
+
 def question_slot(question: str) -> Slot | None:
     """What kind of value the question asks for. None when it is not a count, colour or time."""
     q = " ".join(question.replace("?", " ").split())
@@ -507,7 +510,8 @@ def question_slot(question: str) -> Slot | None:
         return Slot("count", noun.lower(), verb, topic, context, strict=True)
     if _TOLL_Q.search(q):  # "what is the death toll": a count of the dead, whatever the wording
         return Slot("count", "people", "killed", "the death toll", name_context(q))
-    measure = measure_slot(q)
+    # "Why did the magnitude 7.8 quake kill so few?" asks for a reason: the measure it names is given, not asked.
+    measure = None if _WHY_Q.match(q) else measure_slot(q)
     if measure is not None:
         return measure
     m = _COLOUR_Q.search(q)

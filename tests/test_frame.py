@@ -149,3 +149,8 @@ def test_a_figure_dated_to_another_time_is_another_events():
     # Asked about that other time, its figures count.
     _, mentions, _ = find_conflicts("How many people were killed in the bombing last month?", ev, HashEmbedder())
     assert "40" in {m.value for m in mentions}
+
+
+def test_a_why_question_asks_a_reason_not_the_measure_it_names():
+    assert question_slot("Why did the magnitude 6.9 Orlen earthquake kill so few people?") is None
+    assert question_slot("What was the magnitude of the Orlen earthquake?").kind == "measure"
