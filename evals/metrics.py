@@ -99,10 +99,12 @@ def conflict_surfaced(text: str, groups: Sequence[str], structured_values: Seque
     return sum(contains_fact(shown, g) for g in groups) >= 2
 
 
-def unexpected_versions(shown: Sequence[str], groups: Sequence[str]) -> int:
+def unexpected_versions(versions: Sequence[Sequence[str]], groups: Sequence[str]) -> int:
     """How many of the structured versions shown match none of the expected competing values
-    (a figure of another event or another count listed as a version)."""
-    return sum(not any(contains_fact(v, g) for g in groups) for v in shown)
+    (a figure of another event or another count listed as a version). Each version is its
+    forms: the normalised value ("50", "1", "no") and the words shown ("around 50", "a hand
+    grenade", "no group has claimed it"); one form that holds an expected value is enough."""
+    return sum(not any(contains_fact(form, g) for form in forms for g in groups) for forms in versions)
 
 
 def contains_forbidden(text: str, phrases: Sequence[str]) -> bool:

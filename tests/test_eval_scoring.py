@@ -1,5 +1,6 @@
 """Per-item scoring, aggregation, the report files, the gate and the output adapters, without models."""
 
+import dataclasses
 import json
 
 import pytest
@@ -244,3 +245,10 @@ def test_a_version_no_expected_value_matches_is_counted_apart_from_surfacing():
     s = score_item(_case(), out, TEXTS, words_supported)
     assert s["conflict_surfaced"] == 1.0  # two expected values are shown
     assert s["unexpected_versions"] == [1, 3]  # and one that is no version of this figure
+
+
+def test_a_version_matches_by_its_value_or_by_the_words_it_shows():
+    case = dataclasses.replace(_case(), conflict_values=("around 50|about 50", "a grenade|one grenade"))
+    versions = [{"value": "50", "shown": "around 50"}, {"value": "1", "shown": "a grenade"}, {"value": "4", "shown": "four"}]
+    out = Output("c1", "Reports differ.", False, [], [], conflict_values=["50", "1", "4"], extra={"conflicts": [{"versions": versions}]})
+    assert score_item(case, out, TEXTS, words_supported)["unexpected_versions"] == [1, 3]
