@@ -49,12 +49,8 @@ def score_item(case: Case, out: Output, texts: dict[str, str], supports: Support
     if case.expect_conflict:
         s["conflict_surfaced"] = float(M.conflict_surfaced(out.answer, case.conflict_values, out.conflict_values))
         if out.conflict_values:  # a version no expected value matches: another event's figure, a misread one
-            shown = [v.get("shown", "") for c in out.extra.get("conflicts") or [] for v in c.get("versions", [])]
-            forms = (
-                [(v, *shown[i : i + 1]) for i, v in enumerate(out.conflict_values)]
-                if len(shown) == len(out.conflict_values)
-                else [(v,) for v in out.conflict_values]
-            )
+            versions = [(v.get("value", ""), v.get("shown", "")) for c in out.extra.get("conflicts") or [] for v in c.get("versions", [])]
+            forms = versions if len(versions) == len(out.conflict_values) else [(v,) for v in out.conflict_values]
             s["unexpected_versions"] = [M.unexpected_versions(forms, case.conflict_values), len(forms)]
     elif case.answerable and out.extra.get("conflicts") is not None:
         s["false_conflict"] = float(bool(out.extra["conflicts"]))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.conflicts import _HEDGE, _WORD, ANOTHER_TIME, Mention, Slot, _outcomes_of, _phrases, another_time
+from rag.conflicts import _HEDGE, _WORD, ANOTHER_TIME, Mention, Slot, _heads, _outcomes_of, another_time
 from rag.numbers import Number, find_numbers
 from rag.types import Sentence
 from rag.verify import COLOURS, names_in
@@ -163,6 +163,7 @@ def _mentions_like(
             continue  # the injured are not a version of the dead
         if thing:  # a colour is the colour of the thing named right after it: a car and a vehicle alike
             other_thing = _coloured(s.text, v)
+            # on the window's scale (COLOURED_MIN maps to window_min), so the claim's own value (1.0) still ranks first
             sim = float(np.dot(*vec.of([thing, other_thing]))) + window_min - COLOURED_MIN if other_thing else 0.0
         else:
             sim = float(vec.of([w])[0] @ window_v)
@@ -184,8 +185,8 @@ COLOURED_MIN = 0.75  # MiniLM, head nouns: car/vehicle 0.87, vehicle/truck 0.77;
 
 def _coloured(text: str, v: Value) -> str:
     """The head noun right after a colour ("a silver Indus Corolla car" → "car"), or ""."""
-    phrases = _phrases(_WORD.findall(text[v.end :]))
-    return phrases[0].split()[-1].lower() if phrases else ""
+    head = _heads(_WORD.findall(text[v.end :]), "")
+    return head[0].lower() if head else ""
 
 
 def _shown(text: str, v: Value) -> str:

@@ -627,7 +627,7 @@ def _count_mentions(
         return out  # the figure is for another place, person or thing than the question asks about
     numbers = [n for n in find_numbers(text) if not n.ordinal]
     for n in numbers:
-        if n.ordinal or (1900 <= n.lo <= 2100 and n.lo == n.hi):
+        if 1900 <= n.lo <= 2100 and n.lo == n.hi:
             continue
         if not dated and another_time(text, n.start, n.end, [(x.start, x.end) for x in numbers if x is not n]):
             continue  # "a bombing that claimed 84 lives last month": another event's figure
