@@ -69,9 +69,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m evals.conflict_eval", description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", type=Path, default=ROOT / "data" / "retrieval-eval", help="where the indexes go")
+    p.add_argument("--embedder", default="mpnet", help="mpnet (the default), minilm, or a local sentence-transformers folder")
     p.add_argument("-v", "--verbose", action="store_true", help="list the questions missed and the false conflicts")
     args = p.parse_args(argv)
-    cfg = Config()
+    cfg = Config(embedder=args.embedder)
     embedder = build_embedder(cfg)
     total = Tally(0, 0, 0, 0, ())
     for corpus, cases_path in case_sets():

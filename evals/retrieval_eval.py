@@ -6,7 +6,7 @@ every case set takes a minute or two and an embedder or fusion change can be jud
 the slow end-to-end eval.
 
     python -m evals.retrieval_eval                       # the configured (bundled) embedder
-    python -m evals.retrieval_eval --embedder DIR        # any local sentence-transformers folder
+    python -m evals.retrieval_eval --embedder mpnet      # or any local sentence-transformers folder
 
 Prints gold-sentence hit@k (k = 1, 3, 5, 6, 8) per case set and their macro mean; hit@6 is
 what the model reads with the default `prompt_sentences`.
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.wiring import build_embedder, build_index, load_store
 
     p = argparse.ArgumentParser(prog="python -m evals.retrieval_eval", description=__doc__.splitlines()[0])
-    p.add_argument("--embedder", default="bundled", help="bundled, or a local sentence-transformers folder")
+    p.add_argument("--embedder", default="mpnet", help="mpnet (the default), minilm, or a local sentence-transformers folder")
     p.add_argument("--data-dir", type=Path, default=ROOT / "data" / "retrieval-eval", help="where the indexes go")
     args = p.parse_args(argv)
     cfg = Config(embedder=args.embedder)

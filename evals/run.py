@@ -74,10 +74,15 @@ def _peer_model(cfg: Config) -> str | None:
 
 
 def _peer_embedder(cfg: Config) -> str:
+    """The folder of the embedder the product uses, for the llama-index peers."""
     if cfg.embedder in ("", "bundled", "minilm"):
         from index.embedding import packaged_minilm_path
 
         return str(packaged_minilm_path())
+    if cfg.embedder == "mpnet":
+        from index.mpnet import packaged_mpnet_path
+
+        return str(packaged_mpnet_path(cfg.models_dir))
     return cfg.embedder
 
 

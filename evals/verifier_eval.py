@@ -118,19 +118,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=Path, default=PAIRS)
     ap.add_argument("--out", type=Path, default=ROOT / "evals" / "reports" / "verifier.json")
     ap.add_argument("--judge", action="store_true", help="also the product's model judge (the default 1.5B reader, as `rag ask` wires it)")
+    ap.add_argument("--embedder", default="mpnet", help="mpnet (the default), minilm, or a local sentence-transformers folder")
     args = ap.parse_args(argv)
     from index.embedding import load_embedder
+    from rag.config import load_config
     from rag.verify import HeuristicVerifier
 
     judge, threshold = None, 0.8
     if args.judge:
-        from rag.config import load_config
         from rag.judge import ModelJudge
         from rag.models import bundled_gguf, packaged_model
 
         cfg = load_config()
         judge, threshold = ModelJudge(bundled_gguf(cfg.models_dir, packaged_model(cfg.profile)), cfg.threads or None), cfg.judge_threshold
-    results = judge_pairs(load_pairs(args.pairs), HeuristicVerifier(load_embedder("bundled")), judge, threshold)
+    results = judge_pairs(
+        load_pairs(args.pairs), HeuristicVerifier(load_embedder(args.embedder, load_config().models_dir)), judge, threshold
+    )
     summary = summarise(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n")

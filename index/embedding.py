@@ -4,6 +4,7 @@ The default, `MiniLMEmbedder`, runs the packaged all-MiniLM-L6-v2 weights with N
 the `tokenizers` library: the same maths as sentence-transformers (BERT, mean pooling,
 L2 normalisation; an oracle test checks they agree) without importing torch, so a cold
 `rag ask` embeds its question in milliseconds instead of paying a 7 s import.
+`index.mpnet.MPNetEmbedder` is the larger all-mpnet-base-v2 the same way.
 `SentenceTransformerEmbedder` loads any local sentence-transformers folder a user has.
 """
 
@@ -67,6 +68,13 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
     return x
 
 
+def _mean_pool(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of the unpadded token vectors, L2-normalised (sentence-transformers' pooling)."""
+    m = mask[:, :, None].astype(np.float32)
+    pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
 GELU_BLOCK = 1 << 14  # elements per step: the temporaries of one step stay in the CPU cache
 
 
@@ -102,7 +110,48 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return x
 
 
-class MiniLMEmbedder:
+class NumpyEncoder:
+    """Batching shared by the NumPy encoders: a subclass sets `tok` (padding on), `dim` and
+    `batch_size` and implements `_forward(ids, mask)` → unit vectors."""
+
+    tok: Any
+    dim: int
+    batch_size: int
+
+    def embed(self, texts: list[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sort by length so each batch pads little; restore the order at the end.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+
+        def run(idx: list[int]) -> None:
+            enc = self.tok.encode_batch([texts[i] for i in idx])
+            ids = np.array([e.ids for e in enc], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+            out[idx] = self._forward(ids, mask)
+            if progress:
+                progress(len(idx))
+
+        workers = min(os.cpu_count() or 1, len(batches))
+        if workers < 2:
+            for idx in batches:
+                run(idx)
+            return out
+        # Many batches: one batch per core, each with single-threaded BLAS. NumPy's element-wise
+        # steps (GELU, softmax, layer norm) are single-threaded, so this keeps both cores busy
+        # where one BLAS call split over two would leave the other idle between matmuls.
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, batches))
+        return out
+
+
+class MiniLMEmbedder(NumpyEncoder):
     """BERT-style sentence embedder in NumPy (mean pooling, normalised)."""
 
     def __init__(self, folder: Path | None = None, batch_size: int = 8, max_tokens: int = 256):
@@ -166,41 +215,7 @@ class MiniLMEmbedder:
             h = lin("output.dense", _gelu(lin("intermediate.dense", x)))
             h += x
             x = _layer_norm(h, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
-        m = mask[:, :, None].astype(np.float32)
-        pooled = (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-
-    def embed(self, texts: list[str], progress: Callable[[int], Any] | None = None) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        # Sort by length so each batch pads little; restore the order at the end.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        batches = [order[b : b + self.batch_size] for b in range(0, len(order), self.batch_size)]
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-
-        def run(idx: list[int]) -> None:
-            enc = self.tok.encode_batch([texts[i] for i in idx])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            out[idx] = self._forward(ids, mask)
-            if progress:
-                progress(len(idx))
-
-        workers = min(os.cpu_count() or 1, len(batches))
-        if workers < 2:
-            for idx in batches:
-                run(idx)
-            return out
-        # Many batches: one batch per core, each with single-threaded BLAS. NumPy's element-wise
-        # steps (GELU, softmax, layer norm) are single-threaded, so this keeps both cores busy
-        # where one BLAS call split over two would leave the other idle between matmuls.
-        from concurrent.futures import ThreadPoolExecutor
-
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
-            list(pool.map(run, batches))
-        return out
+        return _mean_pool(x, mask)
 
 
 class SentenceTransformerEmbedder:
@@ -226,8 +241,14 @@ class SentenceTransformerEmbedder:
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
 
-def load_embedder(spec: str = "bundled") -> Embedder:
-    """`bundled` → packaged MiniLM in NumPy; a folder path → sentence-transformers model."""
+def load_embedder(spec: str = "minilm", models_dir: Path | None = None) -> Embedder:
+    """`minilm` (or `bundled`, its name before mpnet was packaged) → packaged MiniLM in NumPy;
+    `mpnet` → packaged all-mpnet-base-v2 in NumPy (its parts joined into `models_dir` once);
+    a folder path → a sentence-transformers model."""
     if spec in ("", "bundled", "minilm"):
         return MiniLMEmbedder()
+    if spec == "mpnet":
+        from index.mpnet import MPNetEmbedder, packaged_mpnet_path
+
+        return MPNetEmbedder(packaged_mpnet_path(models_dir or Path("data/models")))
     return SentenceTransformerEmbedder(Path(spec))

@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--llm-model", help="model name on the server")
         sp.add_argument("--connect-timeout", metavar="SECONDS", help="seconds to connect to the LLM server (default 5)")
         sp.add_argument("--read-timeout", metavar="SECONDS", help="seconds to wait for the LLM server's next words (default 120)")
-        sp.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
+        sp.add_argument("--embedder", help="mpnet (default), minilm (faster indexing), or a local sentence-transformers folder")
         sp.add_argument("--top-k", metavar="N", help="evidence sentences per question (default 8)")
         sp.add_argument("--retrieval", metavar="{hybrid,dense,bm25}", help="retrieval mode (default hybrid)")
 
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         "or one new file in that folder, added without scanning the others",
     )
     ix.add_argument("--rebuild", action="store_true", help="start over: re-embed everything; needed to index a different folder")
-    ix.add_argument("--embedder", help="'bundled' or a local sentence-transformers folder")
+    ix.add_argument("--embedder", help="mpnet (default), minilm (faster indexing), or a local sentence-transformers folder")
     ix.add_argument("--chunk-size", metavar="N", help="sentences per chunk (default 3)")
     ix.add_argument("--chunk-overlap", metavar="N", help="sentences shared by consecutive chunks (default 1)")
     ix.add_argument(
@@ -182,7 +182,7 @@ def _index_on_workers(args, cfg):
     preflight(spec)  # no Ray, a bad spec or an unreachable cluster: one line, before any model loads
     emb = build_embedder(cfg)
     print(f"starting Ray workers ({args.workers})", file=sys.stderr, flush=True)
-    with ray_parts(spec, partial(load_embedder, cfg.embedder), emb.fingerprint) as make_parts:
+    with ray_parts(spec, partial(load_embedder, cfg.embedder, cfg.models_dir), emb.fingerprint) as make_parts:
         print(f"{make_parts.workers} Ray workers ready in {make_parts.startup_s:.1f} s", file=sys.stderr, flush=True)
         return build_index(cfg, args.corpus, embedder=emb, rebuild=args.rebuild, make_parts=make_parts)
 

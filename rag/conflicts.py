@@ -797,6 +797,9 @@ def find_conflicts(
     elsewhere; a sentence that names another place is still no version (`in_context`)."""
     slot = question_slot(question)
     if slot is None:
+        named = _role_conflict(question, evidence, embedder)
+        if named is not None:
+            return named
         pslot, pmentions = find_polarity_conflict(question, evidence)
         return pslot, pmentions, pslot is not None
     sim = _Similar(embedder)
@@ -853,6 +856,43 @@ def find_conflicts(
         by_value.setdefault(m.value, set()).add(m.sentence.article_id)
     disagree = len(by_value) >= 2 and len({a for arts in by_value.values() for a in arts}) >= 2
     return slot, mentions, disagree
+
+
+def _role_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[Slot, list[Mention], bool] | None:
+    """The names each article gives the role a name question asks about (rag/rolenames.py);
+    None when the question asks no role's name."""
+    from rag.rolenames import ROLE_MIN, role_of, role_versions, same_person
+
+    asked = role_of(question)
+    if asked is None:
+        return None
+    head, _, _, phrase = asked
+    sim = _Similar(embedder)
+    stem = head.removesuffix("s")
+
+    def is_role(word: str) -> bool:
+        w = word.lower().removesuffix("’s").removesuffix("'s")
+        if len(w) < 3 or w in STOP_NOUNS or w in _AUX_WORDS:
+            return False
+        # the same word, or one of its family ("official" / "officer"), or one of like meaning
+        return w.removesuffix("s") == stem or (len(w) >= 5 and w[:5] == head[:5]) or sim.best(head, [w]) >= ROLE_MIN
+
+    sim.recording = True  # the first pass lists the words to compare, embedded in one batch
+    role_versions(question, evidence, is_role)
+    sim.recording = False
+    sim.embed_pending()
+    keys: list[str] = []
+    mentions = []
+    for key, shown, s in role_versions(question, evidence, is_role):
+        same = next((k for k in keys if same_person(k, key)), None)
+        if same is None:
+            keys.append(key)
+        elif len(key) > len(same):  # the fuller form of a name names its version
+            keys[keys.index(same)] = key
+            mentions = [Mention(key, m.shown, m.sentence, m.hedged) if m.value == same else m for m in mentions]
+        mentions.append(Mention(same if same is not None and len(same) >= len(key) else key, shown, s, bool(_HEDGE.search(s.text))))
+    arts = {m.sentence.article_id for m in mentions}
+    return Slot("name", head, "", f"the name of the {phrase}"), mentions, len(keys) >= 2 and len(arts) >= 2
 
 
 _FOUR_WORDS = re.compile(r"(?:\s*\S+){0,4}")

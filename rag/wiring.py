@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 def build_embedder(cfg: Config):
     from index.embedding import load_embedder
 
-    return load_embedder(cfg.embedder)
+    return load_embedder(cfg.embedder, cfg.models_dir)
 
 
 def build_generator(cfg: Config):
