@@ -800,6 +800,9 @@ def find_conflicts(
         named = _role_conflict(question, evidence, embedder)
         if named is not None:
             return named
+        claimed = _claimant_conflict(question, evidence)
+        if claimed is not None:
+            return claimed
         pslot, pmentions = find_polarity_conflict(question, evidence)
         return pslot, pmentions, pslot is not None
     sim = _Similar(embedder)
@@ -893,6 +896,28 @@ def _role_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[S
         mentions.append(Mention(same if same is not None and len(same) >= len(key) else key, shown, s, bool(_HEDGE.search(s.text))))
     arts = {m.sentence.article_id for m in mentions}
     return Slot("name", head, "", f"the name of the {phrase}"), mentions, len(keys) >= 2 and len(arts) >= 2
+
+
+def _claimant_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot, list[Mention], bool] | None:
+    """Who each article says claimed or was behind the event (rag/claimants.py), when they
+    differ; None otherwise (the polarity check then reads the question as a yes/no one)."""
+    from rag.claimants import asks_claimant, claims_in, same_claimant
+
+    if not asks_claimant(question):
+        return None
+    keys: list[str] = []
+    mentions = []
+    for s in evidence:
+        if ANOTHER_TIME.search(s.text):
+            continue  # "the group claimed last month's bombing": another event's claim
+        for key, shown in claims_in(s):
+            same = next((k for k in keys if same_claimant(k, key)), None)
+            if same is None:
+                keys.append(key)
+            mentions.append(Mention(same or key, shown, s, bool(_HEDGE.search(s.text))))
+    if len(keys) < 2 or len({m.sentence.article_id for m in mentions}) < 2:
+        return None
+    return Slot("claim", "", "", "who claimed or was behind it"), mentions, True
 
 
 _FOUR_WORDS = re.compile(r"(?:\s*\S+){0,4}")
