@@ -96,7 +96,8 @@ def app_config(tmp_path: Path, minilm_index: Path):
     # The copied index (its link is relative) holds the same articles: it now belongs to the private copy.
     manifest = data / "index" / "manifest.json"
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "corpus": str(corpus.resolve())}))
-    return load_config(overrides={"corpus": corpus, "data_dir": data, "feedback_file": tmp_path / "feedback.jsonl"}, env={})
+    overrides = {"corpus": corpus, "data_dir": data, "feedback_file": tmp_path / "feedback.jsonl", "embedder": "minilm"}
+    return load_config(overrides=overrides, env={})
 
 
 def free_port() -> int:
