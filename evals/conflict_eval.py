@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m evals.conflict_eval", description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", type=Path, default=ROOT / "data" / "retrieval-eval", help="where the indexes go")
-    p.add_argument("--embedder", default="mpnet", help="mpnet (the default), minilm, or a local sentence-transformers folder")
+    p.add_argument("--embedder", default="minilm", help="minilm (the default), mpnet, or a local sentence-transformers folder")
     p.add_argument("-v", "--verbose", action="store_true", help="list the questions missed and the false conflicts")
     args = p.parse_args(argv)
     cfg = Config(embedder=args.embedder)

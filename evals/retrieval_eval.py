@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from rag.wiring import build_embedder, build_index, load_store
 
     p = argparse.ArgumentParser(prog="python -m evals.retrieval_eval", description=__doc__.splitlines()[0])
-    p.add_argument("--embedder", default="mpnet", help="mpnet (the default), minilm, or a local sentence-transformers folder")
+    p.add_argument("--embedder", default="minilm", help="minilm (the default), mpnet, or a local sentence-transformers folder")
     p.add_argument("--data-dir", type=Path, default=ROOT / "data" / "retrieval-eval", help="where the indexes go")
     args = p.parse_args(argv)
     cfg = Config(embedder=args.embedder)

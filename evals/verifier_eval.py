@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=Path, default=PAIRS)
     ap.add_argument("--out", type=Path, default=ROOT / "evals" / "reports" / "verifier.json")
     ap.add_argument("--judge", action="store_true", help="also the product's model judge (the default 1.5B reader, as `rag ask` wires it)")
-    ap.add_argument("--embedder", default="mpnet", help="mpnet (the default), minilm, or a local sentence-transformers folder")
+    ap.add_argument("--embedder", default="minilm", help="minilm (the default), mpnet, or a local sentence-transformers folder")
     args = ap.parse_args(argv)
     from index.embedding import load_embedder
     from rag.config import load_config

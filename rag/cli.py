@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--llm-model", help="model name on the server")
         sp.add_argument("--connect-timeout", metavar="SECONDS", help="seconds to connect to the LLM server (default 5)")
         sp.add_argument("--read-timeout", metavar="SECONDS", help="seconds to wait for the LLM server's next words (default 120)")
-        sp.add_argument("--embedder", help="mpnet (default), minilm (faster indexing), or a local sentence-transformers folder")
+        sp.add_argument("--embedder", help="minilm (default), mpnet (better retrieval, slower indexing), or a sentence-transformers folder")
         sp.add_argument("--top-k", metavar="N", help="evidence sentences per question (default 8)")
         sp.add_argument("--retrieval", metavar="{hybrid,dense,bm25}", help="retrieval mode (default hybrid)")
 
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         "or one new file in that folder, added without scanning the others",
     )
     ix.add_argument("--rebuild", action="store_true", help="start over: re-embed everything; needed to index a different folder")
-    ix.add_argument("--embedder", help="mpnet (default), minilm (faster indexing), or a local sentence-transformers folder")
+    ix.add_argument("--embedder", help="minilm (default), mpnet (better retrieval, slower indexing), or a sentence-transformers folder")
     ix.add_argument("--chunk-size", metavar="N", help="sentences per chunk (default 3)")
     ix.add_argument("--chunk-overlap", metavar="N", help="sentences shared by consecutive chunks (default 1)")
     ix.add_argument(

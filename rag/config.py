@@ -44,7 +44,7 @@ class Config:
     llm_allow_insecure_key: bool = False  # send the API key over plain http to a non-loopback host
     connect_timeout: float = 5.0
     read_timeout: float = 120.0
-    embedder: str = "mpnet"  # mpnet | minilm (faster to index) | a sentence-transformers folder
+    embedder: str = "minilm"  # minilm | mpnet (better retrieval, see README) | a sentence-transformers folder
     chunk_size: int = 3
     chunk_overlap: int = 1
     top_k: int = 8

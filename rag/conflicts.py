@@ -862,8 +862,17 @@ def find_conflicts(
 
 
 def _role_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[Slot, list[Mention], bool] | None:
-    """The names each article gives the role a name question asks about (rag/rolenames.py);
-    None when the question asks no role's name."""
+    """The names each article gives the role a name question asks about, when they differ;
+    None otherwise (the yes/no check may still find a disagreement)."""
+    found = role_mentions(question, evidence, embedder)
+    if found is None or len({m.value for m in found[1]}) < 2 or len({m.sentence.article_id for m in found[1]}) < 2:
+        return None
+    return found[0], found[1], True
+
+
+def role_mentions(question: str, evidence: list[Sentence], embedder) -> tuple[Slot, list[Mention]] | None:
+    """The names each article gives the role a name question asks about (rag/rolenames.py),
+    one value per person; None when the question asks no role's name."""
     from rag.rolenames import ROLE_MIN, role_of, role_versions, same_person
 
     asked = role_of(question)
@@ -894,8 +903,7 @@ def _role_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[S
             keys[keys.index(same)] = key
             mentions = [Mention(key, m.shown, m.sentence, m.hedged) if m.value == same else m for m in mentions]
         mentions.append(Mention(same if same is not None and len(same) >= len(key) else key, shown, s, bool(_HEDGE.search(s.text))))
-    arts = {m.sentence.article_id for m in mentions}
-    return Slot("name", head, "", f"the name of the {phrase}"), mentions, len(keys) >= 2 and len(arts) >= 2
+    return Slot("name", head, "", f"the name of the {phrase}"), mentions
 
 
 def _claimant_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot, list[Mention], bool] | None:

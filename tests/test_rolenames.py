@@ -2,7 +2,7 @@
 
 from conftest import HashEmbedder
 
-from rag.conflicts import find_conflicts
+from rag.conflicts import find_conflicts, role_mentions
 from rag.rolenames import names_in_role, role_of
 from rag.types import Sentence
 
@@ -12,10 +12,14 @@ def sent(article: str, n: int, text: str) -> Sentence:
 
 
 def versions(question: str, evidence: list[Sentence], embedder=None) -> tuple[dict[str, set[str]], bool]:
-    slot, mentions, disagree = find_conflicts(question, evidence, embedder or HashEmbedder())
+    """Each name found for the role with its articles, and whether find_conflicts reports a disagreement."""
+    embedder = embedder or HashEmbedder()
+    _, mentions = role_mentions(question, evidence, embedder)
     out: dict[str, set[str]] = {}
     for m in mentions:
         out.setdefault(m.value, set()).add(m.sentence.article_id)
+    slot, _, disagree = find_conflicts(question, evidence, embedder)
+    assert not disagree or slot.kind == "name"
     return out, disagree
 
 
