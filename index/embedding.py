@@ -110,6 +110,47 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return x
 
 
+# A layer's weight names: fused Q/K/V, attention output, its norm, feed-forward in and out, its norm.
+BERT_LAYER = (
+    "attention.self.qkv",
+    "attention.output.dense",
+    "attention.output.LayerNorm",
+    "intermediate.dense",
+    "output.dense",
+    "output.LayerNorm",
+)
+
+
+def encoder_layer(
+    x: np.ndarray,
+    bias: np.ndarray,
+    heads: int,
+    lin: Callable[[str, np.ndarray], np.ndarray],
+    norm: Callable[[str, np.ndarray], np.ndarray],
+    names: tuple[str, ...],
+) -> np.ndarray:
+    """One post-norm transformer layer, as BERT and MPNet both run it: attention with an additive
+    `bias` (padding mask, relative positions), residual and layer norm, GELU feed-forward,
+    residual and layer norm. `lin(name, h)` and `norm(name, h)` apply the layer's named weights."""
+    n, seq, dim = x.shape
+    hd = dim // heads
+    qkv = lin(names[0], x).reshape(n, seq, 3, heads, hd).transpose(2, 0, 3, 1, 4)
+    q, k, v = (np.ascontiguousarray(m) for m in qkv)  # each (n, heads, seq, hd)
+    q *= np.float32(1 / math.sqrt(hd))
+    att = q @ k.transpose(0, 1, 3, 2)
+    att += bias
+    att -= att.max(-1, keepdims=True)
+    np.exp(att, out=att)
+    att /= att.sum(-1, keepdims=True)
+    ctx = (att @ v).transpose(0, 2, 1, 3).reshape(n, seq, dim)
+    h = lin(names[1], ctx)
+    h += x
+    x = norm(names[2], h)
+    h = lin(names[4], _gelu(lin(names[3], x)))
+    h += x
+    return norm(names[5], h)
+
+
 class NumpyEncoder:
     """Batching shared by the NumPy encoders: a subclass sets `tok` (padding on), `dim` and
     `batch_size` and implements `_forward(ids, mask)` → unit vectors."""
@@ -184,13 +225,11 @@ class MiniLMEmbedder(NumpyEncoder):
         self.fingerprint = f"{_file_fingerprint(self.folder)}-mean-norm"
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        w, n, seq = self.w, ids.shape[0], ids.shape[1]
+        w, seq = self.w, ids.shape[1]
         x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:seq][None]
         x += w["embeddings.token_type_embeddings.weight"][0]
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        hd = self.dim // self.heads
         bias = (1.0 - mask[:, None, None, :].astype(np.float32)) * np.float32(-1e9)
-        scale = np.float32(1 / math.sqrt(hd))
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
@@ -200,21 +239,10 @@ class MiniLMEmbedder(NumpyEncoder):
                 out += w[p + name + ".bias"]
                 return out.reshape(*h.shape[:-1], wt.shape[1])
 
-            qkv = lin("attention.self.qkv", x).reshape(n, seq, 3, self.heads, hd).transpose(2, 0, 3, 1, 4)
-            q, k, v = (np.ascontiguousarray(m) for m in qkv)  # each (n, heads, seq, hd)
-            q *= scale
-            att = q @ k.transpose(0, 1, 3, 2)
-            att += bias
-            att -= att.max(-1, keepdims=True)
-            np.exp(att, out=att)
-            att /= att.sum(-1, keepdims=True)
-            ctx = (att @ v).transpose(0, 2, 1, 3).reshape(n, seq, self.dim)
-            h = lin("attention.output.dense", ctx)
-            h += x
-            x = _layer_norm(h, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], self.eps)
-            h = lin("output.dense", _gelu(lin("intermediate.dense", x)))
-            h += x
-            x = _layer_norm(h, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+            def norm(name: str, h: np.ndarray, p: str = p) -> np.ndarray:
+                return _layer_norm(h, w[p + name + ".weight"], w[p + name + ".bias"], self.eps)
+
+            x = encoder_layer(x, bias, self.heads, lin, norm, BERT_LAYER)
         return _mean_pool(x, mask)
 
 

