@@ -1,5 +1,6 @@
 import hashlib
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,3 +99,17 @@ def test_a_missing_part_package_says_how_to_install(monkeypatch):
     monkeypatch.setattr(m, "PARTS", ("no-such-package-for-rag-tests",))
     with pytest.raises(RagError, match=r"\[mpnet\]"):
         m._part_file("no-such-package-for-rag-tests")
+
+
+@pytest.mark.models
+def test_the_embedder_setting_names_mpnet_and_the_peers_get_its_folder(tmp_path):
+    from evals.run import _peer_embedder
+    from index.embedding import load_embedder
+    from index.mpnet import MPNetEmbedder
+    from rag.config import load_config
+
+    cfg = load_config(overrides={"embedder": "mpnet"}, env={})
+    emb = load_embedder(cfg.embedder, cfg.models_dir)
+    assert isinstance(emb, MPNetEmbedder) and emb.dim == 768
+    assert (Path(_peer_embedder(cfg)) / "model.safetensors").is_file()
+    assert load_embedder("minilm").dim == 384 and load_embedder("bundled").dim == 384
