@@ -26,6 +26,13 @@ def _offline(monkeypatch):
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
 
 
+def sent(article: str, n: int, text: str):
+    """An evidence sentence of article `article` (its offsets are those of the text alone)."""
+    from rag.types import Sentence
+
+    return Sentence(id=f"{article}#{n}", article_id=article, n=n, start=0, end=len(text), text=text)
+
+
 class HashEmbedder(LoadtestHashEmbedder):
     """Bag of stemmed words hashed into 256 dims, L2-normalised. Deterministic, model-free
     (the load test's `--fake` embedder, under the tests' own name)."""

@@ -1,14 +1,9 @@
 """Who each article says claimed or was behind the event (rag.claimants via find_conflicts)."""
 
-from conftest import HashEmbedder
+from conftest import HashEmbedder, sent
 
 from rag.claimants import asks_claimant, claims_in, same_claimant
 from rag.conflicts import find_conflicts
-from rag.types import Sentence
-
-
-def sent(article: str, n: int, text: str) -> Sentence:
-    return Sentence(id=f"{article}#{n}", article_id=article, n=n, start=0, end=len(text), text=text)
 
 
 def test_questions_of_who_did_it_in_other_words():

@@ -1,12 +1,10 @@
 """Disagreements found by comparing each article's own value in the frame of the answer's claim."""
 
+from conftest import sent
+
 from rag.citations import Numbering, conflict_from
 from rag.compare import values_in, versions
-from rag.types import Article, Sentence
-
-
-def sent(article: str, n: int, text: str) -> Sentence:
-    return Sentence(id=f"{article}#{n}", article_id=article, n=n, start=0, end=len(text), text=text)
+from rag.types import Article
 
 
 def test_values_skip_years_ages_ordinals_and_parts_of_groups():

@@ -2,15 +2,11 @@
 outcomes named in other words, names whose figure is for another place, names spelled
 differently (rag.conflicts, rag.spellings). Pure functions; the fake embedder is enough."""
 
-from conftest import HashEmbedder
+from conftest import HashEmbedder, sent
 
 from rag.conflicts import clock_key, find_conflicts, in_context, name_context, question_slot
 from rag.spellings import spelling_versions
 from rag.types import Sentence
-
-
-def sent(article: str, n: int, text: str) -> Sentence:
-    return Sentence(id=f"{article}#{n}", article_id=article, n=n, start=0, end=len(text), text=text)
 
 
 def filler(articles: str) -> list[Sentence]:

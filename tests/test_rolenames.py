@@ -1,14 +1,10 @@
 """Names each article gives the role a question asks about (rag.rolenames via find_conflicts)."""
 
-from conftest import HashEmbedder
+from conftest import HashEmbedder, sent
 
 from rag.conflicts import find_conflicts, role_mentions
 from rag.rolenames import names_in_role, role_of
 from rag.types import Sentence
-
-
-def sent(article: str, n: int, text: str) -> Sentence:
-    return Sentence(id=f"{article}#{n}", article_id=article, n=n, start=0, end=len(text), text=text)
 
 
 def versions(question: str, evidence: list[Sentence], embedder=None) -> tuple[dict[str, set[str]], bool]:
