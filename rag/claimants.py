@@ -71,8 +71,8 @@ def _first_run(after: str) -> str:
 def claims_in(sentence: Sentence) -> list[tuple[str, str]]:
     """(key, as shown) for each claim, absence of a claim or accusation in the sentence."""
     text = sentence.text
-    if _NONE.search(text):
-        return [("no claim", _NONE.search(text).group(0))]  # type: ignore[union-attr]
+    if none := _NONE.search(text):
+        return [("no claim", none.group(0))]
     out: list[tuple[str, str]] = []
     for m in _CLAIMED.finditer(text):
         before = text[: m.start()]

@@ -15,7 +15,6 @@ many X there were (no verb), "five X were killed" counts the killed, not the X.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -854,18 +853,19 @@ def find_conflicts(
         mentions = [m for m in mentions if m.sentence.text in about]
     if slot.kind == "measure" and slot.noun not in ("age", "year"):
         mentions = _same_measures(mentions)
-    by_value: OrderedDict[str, set[str]] = OrderedDict()
-    for m in mentions:
-        by_value.setdefault(m.value, set()).add(m.sentence.article_id)
-    disagree = len(by_value) >= 2 and len({a for arts in by_value.values() for a in arts}) >= 2
-    return slot, mentions, disagree
+    return slot, mentions, _differ(mentions)
+
+
+def _differ(mentions: list[Mention]) -> bool:
+    """Two or more different values, from two or more articles."""
+    return len({m.value for m in mentions}) >= 2 and len({m.sentence.article_id for m in mentions}) >= 2
 
 
 def _role_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[Slot, list[Mention], bool] | None:
     """The names each article gives the role a name question asks about, when they differ;
     None otherwise (the yes/no check may still find a disagreement)."""
     found = role_mentions(question, evidence, embedder)
-    if found is None or len({m.value for m in found[1]}) < 2 or len({m.sentence.article_id for m in found[1]}) < 2:
+    if found is None or not _differ(found[1]):
         return None
     return found[0], found[1], True
 
@@ -923,7 +923,7 @@ def _claimant_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot, l
             if same is None:
                 keys.append(key)
             mentions.append(Mention(same or key, shown, s, bool(_HEDGE.search(s.text))))
-    if len(keys) < 2 or len({m.sentence.article_id for m in mentions}) < 2:
+    if not _differ(mentions):
         return None
     return Slot("claim", "", "", "who claimed or was behind it"), mentions, True
 
