@@ -655,7 +655,10 @@ def _count_mentions(
                 continue
             lead = _phrases(words)
             if lead:
-                noun_ok = not slot.noun or sim.best(slot.noun, lead) >= noun_min - 0.05 or (near[1] and _outcomes_of(lead[0]) == wanted)
+                # "20 dead", "103 killed": the outcome itself follows the figure, which then counts
+                # everyone it befell; that answers "how many people died", not "how many paramedics".
+                bare = near[1] and _outcomes_of(lead[0]) == wanted
+                noun_ok = not slot.noun or (bare and slot.noun in _GENERIC) or (not bare and sim.best(slot.noun, lead) >= noun_min - 0.05)
             else:  # "rose to 103 on Thursday": what is counted was named before the figure
                 noun_ok = not slot.noun or slot.noun in _GENERIC or sim.best(slot.noun, [" ".join(before)]) >= noun_min - 0.05
         elif (
@@ -803,7 +806,9 @@ def find_conflicts(
         if claimed is not None:
             return claimed
         pslot, pmentions = find_polarity_conflict(question, evidence)
-        return pslot, pmentions, pslot is not None
+        if pslot is None:
+            return _yesno_conflict(question, evidence)
+        return pslot, pmentions, True
     sim = _Similar(embedder)
     mentions: list[Mention] = []
     # Context words that most sentences share ("Karachi", "police") say nothing; keep the rarer ones.
@@ -929,6 +934,21 @@ def _claimant_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot, l
 
 
 _FOUR_WORDS = re.compile(r"(?:\s*\S+){0,4}")
+
+
+def _yesno_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot | None, list[Mention], bool]:
+    """A yes/no question that some articles answer "yes" and others "no" (`rag.yesno`)."""
+    from rag.roles import parsed
+    from rag.yesno import core_of, yesno_versions
+
+    core = core_of(question, parsed)
+    found = yesno_versions(question, evidence, parsed) if core else []
+    said = {v: {s.article_id for a, s in found if a == v} for v in ("yes", "no")}
+    if not (said["yes"] and said["no"]) or said["yes"] == said["no"]:
+        return None, [], False
+    words = set(tokens(f"{core.subject} {core.predicate}")) if core else set()
+    mentions = [Mention(a, _excerpt(s.text, words), s, bool(_HEDGE.search(s.text))) for a, s in found]
+    return Slot("polarity", "", "", f"“{question.strip()}”"), mentions, True
 
 
 def _four_words_after(text: str, pos: int) -> str:

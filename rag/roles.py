@@ -131,6 +131,11 @@ def _doc(text: str) -> Any:
         return nlp(text)
 
 
+def parsed(text: str) -> Any:
+    """The sentence's spaCy parse (cached), or None when the parser is not installed."""
+    return _doc(text)
+
+
 def relations(text: str) -> list[Relation]:
     """Every verb of `text` with the content words filling its roles."""
     doc = _doc(text)

@@ -160,3 +160,15 @@ def test_a_figure_whose_clause_names_no_asked_outcome_is_not_a_version(real_embe
     slot, mentions, disagree = find_conflicts(q, evidence, real_embedder)
     assert slot is not None and slot.verb == "arrested"
     assert {m.value for m in mentions} == {"9"} and not disagree
+
+
+def test_a_bare_toll_counts_everyone_not_the_group_asked_about():
+    ev = [
+        sent("a", 0, "The first reports spoke of 20 dead near the shrine of Tarn."),
+        sent("b", 0, "Local media then raised the figure to 103 killed near Tarn."),
+        *filler("cd"),
+    ]
+    found, _ = values("How many paramedics were killed near Tarn?", ev)
+    assert not found & {"20", "103"}, found  # nothing says how many of the dead were paramedics
+    found, disagree = values("How many people were killed near Tarn?", ev)
+    assert disagree and {"20", "103"} <= found, found  # the whole toll: both figures are versions

@@ -1,0 +1,86 @@
+"""Yes/no questions: which articles say it happened and which say it did not.
+
+"Was the classroom door locked?", "did the grandmother survive?", "has the ferry been found?":
+the question's core is its subject's head noun and its predicate (the verb or adjective it asks
+about), read from the dependency parse (spaCy's small pipeline, `rag.roles`). An evidence
+sentence that names both is one article's answer: "no" when a negation stands right before
+the predicate ("the door was in fact not locked", "nobody was killed", "had never been
+found"), "yes" otherwise ("the classroom door was locked"). Articles whose answers differ are a
+disagreement. Matching the core, not all the question's words, lets a short sentence answer
+a long question ("was the door of the classroom where the gunman holed up actually locked?").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.types import Sentence
+
+_YESNO = re.compile(r"^\s*(?:was|were|is|are|did|does|do|has|have|had)\b", re.IGNORECASE)
+# A negation within a few words before the predicate ("was not locked", "had never been found",
+# "nobody was killed", "no officer stopped").
+_NEGATION = re.compile(r"\b(?:not|no|never|nobody|none|neither|nor|without|failed|fails|fail)\b|n[’']t\b", re.IGNORECASE)
+# Words that make the predicate a possibility, an intention or an open question, not an answer
+# ("whether officers could have stopped him", "the door was meant to be locked").
+_OPEN = re.compile(r"\b(?:whether|if|could|would|might|may|should|meant|supposed|expected|expect|unclear|hoped?)\b", re.IGNORECASE)
+_SUBJECT_DEPS = ("nsubj", "nsubjpass", "attr")
+
+
+@dataclass(frozen=True)
+class Core:
+    subject: str  # lemma of the subject's head noun ("door")
+    predicate: str  # lemma of the verb or adjective asked about ("lock", "survive")
+
+
+def core_of(question: str, parse) -> Core | None:
+    """The subject head and predicate of a yes/no question, or None (not a yes/no question, or
+    no noun subject: "was it locked?" names nothing to look for). `parse(text)` is a spaCy pipeline."""
+    if not _YESNO.search(question):
+        return None
+    doc = parse(question)
+    if doc is None:
+        return None
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return None
+    predicate = root
+    if root.pos_ == "AUX":  # "Was the door locked": the root is the copula; its complement is asked
+        predicate = next((c for c in root.children if c.dep_ in ("acomp", "attr", "oprd") and c.pos_ in ("ADJ", "VERB")), None)
+        predicate = predicate or next((c for c in root.children if c.dep_ == "acomp"), None)
+    if predicate is None or predicate.pos_ not in ("VERB", "ADJ"):
+        return None
+    subject = next((c for c in [*predicate.children, *root.children] if c.dep_ in _SUBJECT_DEPS and c.pos_ in ("NOUN", "PROPN")), None)
+    if subject is None:
+        return None
+    return Core(subject.lemma_.lower(), predicate.lemma_.lower())
+
+
+def answers(core: Core, sentence: str, parse) -> str | None:
+    """ "yes" or "no" when the sentence names the core's subject and predicate, else None."""
+    doc = parse(sentence)
+    if doc is None:
+        return None
+    lemmas = [t.lemma_.lower() for t in doc]
+    if core.subject not in lemmas:
+        return None
+    for t in doc:
+        if t.lemma_.lower() == core.predicate and t.pos_ in ("VERB", "ADJ"):
+            before = doc[max(t.i - 4, 0) : t.i].text
+            if _OPEN.search(before):
+                return None
+            return "no" if _NEGATION.search(before) or any(c.dep_ == "neg" for c in t.children) else "yes"
+    return None
+
+
+def yesno_versions(question: str, evidence: list[Sentence], parse) -> list[tuple[str, Sentence]]:
+    """(answer, sentence) for each evidence sentence that answers the yes/no question."""
+    core = core_of(question, parse)
+    if core is None:
+        return []
+    out = []
+    for s in evidence:
+        a = answers(core, s.text, parse)
+        if a is not None:
+            out.append((a, s))
+    return out

@@ -1,0 +1,55 @@
+"""Yes/no questions: each article's answer, from the question's subject and predicate (rag/yesno.py)."""
+
+import pytest
+
+from rag.conflicts import find_conflicts
+from rag.roles import parsed
+from rag.yesno import Core, answers, core_of
+from tests.conftest import HashEmbedder, sent
+
+
+@pytest.mark.parametrize(
+    "question, core",
+    [
+        ("Was the door of the classroom where the gunman holed up actually locked?", Core("door", "lock")),
+        ("Did the shooter's grandmother survive?", Core("grandmother", "survive")),
+        ("Has the ferry been found?", Core("ferry", "find")),
+        ("Was it locked?", None),  # no noun to look for
+        ("Why was the door locked?", None),  # not a yes/no question
+    ],
+)
+def test_the_core_is_the_subject_head_and_the_predicate(question, core):
+    assert core_of(question, parsed) == core
+
+
+@pytest.mark.parametrize(
+    "sentence, answer",
+    [
+        ("The classroom door was locked.", "yes"),
+        ("He said the door to room 111 was in fact not locked.", "no"),
+        ("The door did not lock, she said.", "no"),
+        ("She shut the door, but it failed to lock.", "no"),
+        ("The door was meant to be locked at all times.", None),  # an intention, not an answer
+        ("It is unclear whether the door could have been locked.", None),
+        ("The gunman carried a rifle into the building.", None),  # neither subject nor predicate
+        ("The windows were locked.", None),  # another subject
+    ],
+)
+def test_each_sentence_answers_yes_no_or_not_at_all(sentence, answer):
+    assert answers(Core("door", "lock"), sentence, parsed) == answer
+
+
+def test_articles_that_answer_differently_are_a_disagreement():
+    q = "Was the door of the classroom where the gunman holed up actually locked?"
+    evidence = [sent("a.txt", 0, "The classroom door was locked."), sent("b.txt", 3, "The door was in fact not locked, he said.")]
+    slot, mentions, disagree = find_conflicts(q, evidence, HashEmbedder())
+    assert disagree and slot is not None and slot.kind == "polarity"
+    assert {(m.value, m.sentence.article_id) for m in mentions} == {("yes", "a.txt"), ("no", "b.txt")}
+
+
+def test_one_article_saying_both_or_all_agreeing_is_no_disagreement():
+    q = "Was the classroom door locked?"
+    agree = [sent("a.txt", 0, "The classroom door was locked."), sent("b.txt", 1, "Officials said the door was locked.")]
+    assert not find_conflicts(q, agree, HashEmbedder())[2]
+    one = [sent("a.txt", 0, "The classroom door was locked."), sent("a.txt", 4, "Later the door was not locked.")]
+    assert not find_conflicts(q, one, HashEmbedder())[2]
