@@ -654,13 +654,19 @@ def _count_mentions(
             if near[0] not in wanted:
                 continue
             lead = _phrases(words)
+            anyone = _everyone_it_befell(slot.noun, wanted)
             if lead:
                 # "20 dead", "103 killed": the outcome itself follows the figure, which then counts
                 # everyone it befell; that answers "how many people died", not "how many paramedics".
                 bare = near[1] and _outcomes_of(lead[0]) == wanted
-                noun_ok = not slot.noun or (bare and slot.noun in _GENERIC) or (not bare and sim.best(slot.noun, lead) >= noun_min - 0.05)
+                people = lead[0].split()[0].lower() in _GENERIC  # "the arrest of 11 people" counts the suspects
+                noun_ok = (
+                    not slot.noun
+                    or (bare and anyone)
+                    or (not bare and ((people and anyone) or sim.best(slot.noun, lead) >= noun_min - 0.05))
+                )
             else:  # "rose to 103 on Thursday": what is counted was named before the figure
-                noun_ok = not slot.noun or slot.noun in _GENERIC or sim.best(slot.noun, [" ".join(before)]) >= noun_min - 0.05
+                noun_ok = not slot.noun or anyone or sim.best(slot.noun, [" ".join(before)]) >= noun_min - 0.05
         elif (
             slot.verb
             and not wanted
@@ -722,6 +728,15 @@ def _single_mentions(slot: Slot, s: Sentence) -> list[Mention]:
 
 
 _GENERIC = {"people", "persons", "person", "individuals", "victims"}
+# The name an outcome gives everyone it befell: the arrested are suspects, the dead victims.
+_BEFELL = {"held": ("suspect", "detainee"), "dead": ("victim", "fatalit"), "hurt": ("victim", "casualt"), "saved": ("survivor",)}
+
+
+def _everyone_it_befell(noun: str, outcomes: set[str]) -> bool:
+    """Whether the asked noun names no group of its own, only those the outcome befell
+    ("how many people were killed", "how many suspects were arrested")."""
+    noun = noun.lower()
+    return noun in _GENERIC or any(noun.startswith(stem) for o in outcomes for stem in _BEFELL.get(o, ()))
 
 
 def _other_happened(clause: str, verb: str) -> bool:

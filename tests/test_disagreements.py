@@ -172,3 +172,15 @@ def test_a_bare_toll_counts_everyone_not_the_group_asked_about():
     assert not found & {"20", "103"}, found  # nothing says how many of the dead were paramedics
     found, disagree = values("How many people were killed near Tarn?", ev)
     assert disagree and {"20", "103"} <= found, found  # the whole toll: both figures are versions
+
+
+def test_people_an_outcome_befell_are_the_group_it_names():
+    ev = [
+        sent("a", 0, "The ministry reported the arrest of 11 people over the Tarn bombing."),
+        sent("b", 0, "Police in Tarn said 35 people had been arrested over the bombing."),
+        *filler("cd"),
+    ]
+    found, disagree = values("How many suspects were arrested over the Tarn bombing?", ev)
+    assert disagree and found == {"11", "35"}, found  # the arrested are the suspects
+    found, _ = values("How many paramedics were arrested over the Tarn bombing?", ev)
+    assert not found, found  # people arrested are not paramedics
