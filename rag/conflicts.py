@@ -873,7 +873,23 @@ def find_conflicts(
         mentions = [m for m in mentions if m.sentence.text in about]
     if slot.kind == "measure" and slot.noun not in ("age", "year"):
         mentions = _same_measures(mentions)
-    return slot, mentions, _differ(mentions)
+    return slot, mentions, _differ(mentions) or (slot.kind == "count" and _revised(mentions))
+
+
+# A figure said to have changed: "had earlier reported the arrest of 11", "the toll rose to 103".
+_REVISION = re.compile(
+    r"\b(?:earlier|initially|at first|first reports?|rose|risen|climbed|raised|revised|jumped|increased|lowered|up from|down from)\b",
+    re.IGNORECASE,
+)
+
+
+def _revised(mentions: list[Mention]) -> bool:
+    """Two different figures in one article, one of them told as a change ("earlier reported
+    11 … now 35"): the figure changed over time, and the timeline shows each with its source."""
+    by_article: dict[str, set[str]] = {}
+    for m in mentions:
+        by_article.setdefault(m.sentence.article_id, set()).add(m.value)
+    return any(len(by_article[m.sentence.article_id]) >= 2 and _REVISION.search(m.sentence.text) for m in mentions)
 
 
 def _differ(mentions: list[Mention]) -> bool:

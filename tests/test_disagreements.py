@@ -184,3 +184,19 @@ def test_people_an_outcome_befell_are_the_group_it_names():
     assert disagree and found == {"11", "35"}, found  # the arrested are the suspects
     found, _ = values("How many paramedics were arrested over the Tarn bombing?", ev)
     assert not found, found  # people arrested are not paramedics
+
+
+def test_a_figure_one_article_says_changed_is_a_timeline_but_two_figures_alone_are_not():
+    changed = [
+        sent("a", 0, "The ministry had earlier reported the arrest of 11 people over the Tarn bombing."),
+        sent("a", 5, "Officials in Tarn said 35 people have been arrested over the bombing."),
+        *filler("cd"),
+    ]
+    found, disagree = values("How many people were arrested over the Tarn bombing?", changed)
+    assert disagree and found == {"11", "35"}, found
+    two = [
+        sent("a", 0, "Police arrested 11 people in Tarn on Monday."),
+        sent("a", 5, "Police in Tarn arrested 35 people in raids."),
+        *filler("cd"),
+    ]
+    assert not values("How many people were arrested in Tarn?", two)[1]  # two raids, nothing says the figure changed
