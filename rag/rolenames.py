@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from index.lexical import tokens
 from rag.types import Sentence
@@ -55,6 +56,7 @@ _IDENTIFIED = re.compile(r"\b(?:identified|named)\b(?P<between>(?:\s+[\w’'-]+)
 ROLE_MIN = 0.6  # cosine between a sentence's word and the question's role noun (MiniLM: "lawyer"/"attorney" 0.75)
 
 
+@lru_cache(maxsize=256)  # asked once per evidence sentence of a question
 def role_of(question: str) -> tuple[str, frozenset[str], frozenset[str], str] | None:
     """(role noun, its modifiers, the words of its complement, the role as the question says
     it) a name question asks about ("the local police chief of Samosir who gave the numbers" →
