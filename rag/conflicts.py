@@ -978,7 +978,10 @@ def _yesno_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot | Non
     if not (said["yes"] and said["no"]) or said["yes"] == said["no"]:
         return None, [], False
     words = set(tokens(f"{core.subject} {core.predicate}")) if core else set()
-    mentions = [Mention(a, _excerpt(s.text, words), s, bool(_HEDGE.search(s.text))) for a, s in found]
+    shown: dict[str, str] = {}  # each answer in the words of its best-ranked sentence
+    for a, s in found:
+        shown.setdefault(a, _excerpt(s.text, words))
+    mentions = [Mention(a, shown[a], s, bool(_HEDGE.search(s.text))) for a, s in found]
     return Slot("polarity", "", "", f"“{question.strip()}”"), mentions, True
 
 

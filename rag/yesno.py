@@ -31,6 +31,16 @@ _SUBJECT_DEPS = ("nsubj", "nsubjpass", "attr")
 class Core:
     subject: str  # lemma of the subject's head noun ("door")
     predicate: str  # lemma of the verb or adjective asked about ("lock", "survive")
+    modifiers: frozenset[str] = frozenset()  # what kind of subject ("classroom" of "the door of the classroom")
+
+
+def _modifiers(head) -> frozenset[str]:
+    """Lemmas of the nouns and adjectives that say which one the head is: "classroom door",
+    "outside door", "the door of the classroom"."""
+    out = {c.lemma_.lower() for c in head.children if c.dep_ in ("compound", "amod", "nmod") and c.pos_ in ("NOUN", "PROPN", "ADJ")}
+    for prep in (c for c in head.children if c.dep_ == "prep" and c.lower_ == "of"):
+        out |= {p.lemma_.lower() for p in prep.children if p.dep_ == "pobj" and p.pos_ in ("NOUN", "PROPN")}
+    return frozenset(out)
 
 
 def core_of(question: str, parse) -> Core | None:
@@ -53,7 +63,7 @@ def core_of(question: str, parse) -> Core | None:
     subject = next((c for c in [*predicate.children, *root.children] if c.dep_ in _SUBJECT_DEPS and c.pos_ in ("NOUN", "PROPN")), None)
     if subject is None:
         return None
-    return Core(subject.lemma_.lower(), predicate.lemma_.lower())
+    return Core(subject.lemma_.lower(), predicate.lemma_.lower(), _modifiers(subject))
 
 
 def answers(core: Core, sentence: str, parse) -> str | None:
@@ -61,8 +71,9 @@ def answers(core: Core, sentence: str, parse) -> str | None:
     doc = parse(sentence)
     if doc is None:
         return None
-    lemmas = [t.lemma_.lower() for t in doc]
-    if core.subject not in lemmas:
+    # The subject must be there, and not another one of its kind ("an outside door" is not
+    # "the door of the classroom"; a bare "the door" may be either).
+    if not any(t.lemma_.lower() == core.subject and _same_kind(core, _modifiers(t)) for t in doc):
         return None
     for t in doc:
         if t.lemma_.lower() == core.predicate and t.pos_ in ("VERB", "ADJ"):
@@ -71,6 +82,10 @@ def answers(core: Core, sentence: str, parse) -> str | None:
                 return None
             return "no" if _NEGATION.search(before) or any(c.dep_ == "neg" for c in t.children) else "yes"
     return None
+
+
+def _same_kind(core: Core, modifiers: frozenset[str]) -> bool:
+    return not core.modifiers or not modifiers or bool(core.modifiers & modifiers)
 
 
 def yesno_versions(question: str, evidence: list[Sentence], parse) -> list[tuple[str, Sentence]]:

@@ -11,8 +11,9 @@ from tests.conftest import HashEmbedder, sent
 @pytest.mark.parametrize(
     "question, core",
     [
-        ("Was the door of the classroom where the gunman holed up actually locked?", Core("door", "lock")),
+        ("Was the door of the classroom where the gunman holed up actually locked?", Core("door", "lock", frozenset({"classroom"}))),
         ("Did the shooter's grandmother survive?", Core("grandmother", "survive")),
+        ("Was the outside door closed?", Core("door", "close", frozenset({"outside"}))),
         ("Has the ferry been found?", Core("ferry", "find")),
         ("Was it locked?", None),  # no noun to look for
         ("Why was the door locked?", None),  # not a yes/no question
@@ -33,10 +34,11 @@ def test_the_core_is_the_subject_head_and_the_predicate(question, core):
         ("It is unclear whether the door could have been locked.", None),
         ("The gunman carried a rifle into the building.", None),  # neither subject nor predicate
         ("The windows were locked.", None),  # another subject
+        ("An outside door was not locked.", None),  # another door than the classroom's
     ],
 )
 def test_each_sentence_answers_yes_no_or_not_at_all(sentence, answer):
-    assert answers(Core("door", "lock"), sentence, parsed) == answer
+    assert answers(Core("door", "lock", frozenset({"classroom"})), sentence, parsed) == answer
 
 
 def test_articles_that_answer_differently_are_a_disagreement():
