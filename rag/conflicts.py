@@ -820,6 +820,9 @@ def find_conflicts(
         claimed = _claimant_conflict(question, evidence)
         if claimed is not None:
             return claimed
+        caused = _cause_conflict(question, evidence, embedder)
+        if caused is not None:
+            return caused
         pslot, pmentions = find_polarity_conflict(question, evidence)
         if pslot is None:
             return _yesno_conflict(question, evidence)
@@ -965,6 +968,28 @@ def _claimant_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot, l
 
 
 _FOUR_WORDS = re.compile(r"(?:\s*\S+){0,4}")
+
+
+def _cause_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[Slot, list[Mention], bool] | None:
+    """The causes articles give, when they differ (`rag.causes`); None otherwise."""
+    from rag.causes import CAUSE_POOL, asks_cause, cause_versions, effect_words
+    from rag.roles import parsed
+
+    if not asks_cause(question):
+        return None
+    cache: dict[str, np.ndarray] = {}
+
+    def similar(a: str, b: str) -> float:
+        todo = [t for t in (a, b) if t not in cache]
+        if todo:
+            cache.update(zip(todo, embedder.embed(todo), strict=True))
+        return float(cache[a] @ cache[b])
+
+    found = cause_versions(question, evidence[:CAUSE_POOL], similar, effect_words(question, parsed))
+    mentions = [Mention(key, cause, s, bool(_HEDGE.search(s.text))) for key, cause, s in found]
+    if not _differ(mentions):
+        return None
+    return Slot("cause", "", "", "the cause"), mentions, True
 
 
 def _yesno_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot | None, list[Mention], bool]:
