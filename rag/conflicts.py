@@ -14,6 +14,7 @@ many X there were (no verb), "five X were killed" counts the killed, not the X.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -823,6 +824,9 @@ def find_conflicts(
         caused = _cause_conflict(question, evidence, embedder)
         if caused is not None:
             return caused
+        coloured = _thing_colour_conflict(question, evidence, embedder)
+        if coloured is not None:
+            return coloured
         pslot, pmentions = find_polarity_conflict(question, evidence)
         if pslot is None:
             return _yesno_conflict(question, evidence)
@@ -968,6 +972,33 @@ def _claimant_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot, l
 
 
 _FOUR_WORDS = re.compile(r"(?:\s*\S+){0,4}")
+
+
+# "What vehicle did they arrive in?", "which kind of car": the thing asked for, by its noun.
+_WHICH_THING = re.compile(r"\b(?:what|which)\s+(?:(?:kind|type|sort|make)\s+of\s+)?(?P<noun>[a-z]{3,})\b", re.IGNORECASE)
+
+
+def _thing_colour_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[Slot, list[Mention], bool] | None:
+    """A question for a thing ("what vehicle did the attackers use") whose articles describe it
+    in different colours ("a white vehicle" / "a silver Corolla car"): the colours are the versions."""
+    m = _WHICH_THING.search(question)
+    if m is None or m.group("noun").lower() in STOP_NOUNS | _AUX_WORDS:
+        return None
+    noun = m.group("noun").lower()
+    slot = Slot("colour", noun, "", f"the {noun}")
+    sim = _Similar(embedder)
+    mentions = [_described(x, noun) for s in evidence for x in _colour_mentions(slot, s, sim, 0.55)]
+    return (slot, mentions, True) if _differ(mentions) else None
+
+
+def _described(m: Mention, noun: str) -> Mention:
+    """The colour with the words it describes, as the article writes them ("silver Indus Corolla car")."""
+    at = re.search(rf"\b{re.escape(m.value)}\b", m.sentence.text, re.IGNORECASE)
+    after = _WORD.findall(m.sentence.text[at.end() :])[:4] if at else []
+    stem = noun[:5]
+    upto = next((i for i, w in enumerate(after) if w.lower().startswith(stem)), None)  # up to the asked noun itself
+    words = [" ".join(after[: upto + 1])] if upto is not None else _phrases(after)
+    return dataclasses.replace(m, shown=f"{at.group(0)} {words[0]}" if at and words else m.shown)
 
 
 def _cause_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[Slot, list[Mention], bool] | None:

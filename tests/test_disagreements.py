@@ -200,3 +200,17 @@ def test_a_figure_one_article_says_changed_is_a_timeline_but_two_figures_alone_a
         *filler("cd"),
     ]
     assert not values("How many people were arrested in Tarn?", two)[1]  # two raids, nothing says the figure changed
+
+
+def test_a_thing_described_in_different_colours_is_a_disagreement_about_the_thing():
+    ev = [
+        sent("a", 0, "Police said the robbers fled in a white delivery van."),
+        sent("b", 0, "Witnesses saw a silver van speed away from the bank."),
+        sent("c", 0, "A white van was later found burnt out."),
+        *filler("de"),
+    ]
+    slot, mentions, disagree = find_conflicts("What kind of van did the robbers use?", ev, HashEmbedder())
+    assert disagree and slot is not None and slot.topic == "the van"
+    assert {m.shown for m in mentions} == {"white delivery van", "silver van", "white van"}
+    one = [sent("a", 0, "The robbers fled in a white van."), sent("b", 0, "A white van was found burnt out."), *filler("cd")]
+    assert not find_conflicts("What kind of van did the robbers use?", one, HashEmbedder())[2]
