@@ -1029,11 +1029,13 @@ def _yesno_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot | Non
     from rag.yesno import core_of, yesno_versions
 
     core = core_of(question, parsed)
-    found = yesno_versions(question, evidence, parsed) if core else []
+    if core is None:
+        return None, [], False
+    found = yesno_versions(core, evidence, parsed)
     said = {v: {s.article_id for a, s in found if a == v} for v in ("yes", "no")}
     if not (said["yes"] and said["no"]) or said["yes"] == said["no"]:
         return None, [], False
-    words = set(tokens(f"{core.subject} {core.predicate}")) if core else set()
+    words = set(tokens(f"{core.subject} {core.predicate}"))
     shown: dict[str, str] = {}  # each answer in the words of its best-ranked sentence
     for a, s in found:
         shown.setdefault(a, _excerpt(s.text, words))

@@ -88,11 +88,8 @@ def _same_kind(core: Core, modifiers: frozenset[str]) -> bool:
     return not core.modifiers or not modifiers or bool(core.modifiers & modifiers)
 
 
-def yesno_versions(question: str, evidence: list[Sentence], parse) -> list[tuple[str, Sentence]]:
-    """(answer, sentence) for each evidence sentence that answers the yes/no question."""
-    core = core_of(question, parse)
-    if core is None:
-        return []
+def yesno_versions(core: Core, evidence: list[Sentence], parse) -> list[tuple[str, Sentence]]:
+    """(answer, sentence) for each evidence sentence that answers the question whose core this is."""
     out = []
     for s in evidence:
         a = answers(core, s.text, parse)
