@@ -68,7 +68,8 @@ def causes_in(text: str) -> list[str]:
     return [c for c in out if tokens(c) and not _NO_CAUSE.search(c)]  # "it is not clear what caused it": none
 
 
-_CAUSE_VERBS = {"cause", "trigger", "spark", "blame", "lead", "be", "do", "result"}
+_CAUSE_VERBS = {"cause", "trigger", "spark", "blame", "lead", "be", "do", "result", "give"}
+_SAYING = {"say", "tell", "state", "report", "announce", "claim", "explain", "write"}
 
 
 def effect_words(question: str, parse) -> frozenset[str]:
@@ -82,7 +83,10 @@ def effect_words(question: str, parse) -> frozenset[str]:
     out = set()
     for t in doc:
         lemma = t.lemma_.lower()
-        if t.dep_ == "ROOT" and t.pos_ == "VERB" and lemma not in _CAUSE_VERBS:
+        if t.dep_ == "ROOT" and t.pos_ == "VERB" and lemma in _SAYING:
+            # "why did the governor say the forces were holding off": the cause of the holding off
+            out |= {c.lemma_.lower() for c in t.children if c.dep_ == "ccomp" and c.pos_ in ("VERB", "AUX", "ADJ")}
+        elif t.dep_ == "ROOT" and t.pos_ == "VERB" and lemma not in _CAUSE_VERBS:
             out.add(lemma)
         if t.dep_ in ("dobj", "pobj") and t.pos_ in ("NOUN", "PROPN") and t.head.lemma_.lower() in _CAUSE_VERBS | {"of", "for"}:
             out.add(t.lemma_.lower())

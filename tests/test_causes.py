@@ -45,6 +45,8 @@ def test_cause_phrases_are_read_in_the_ways_english_states_them(sentence, causes
 def test_the_effect_is_what_the_question_asks_the_cause_of():
     assert effect_words("What caused the fire at the mill?", parsed) == {"fire"}
     assert "fail" in effect_words("Why did the mill fail its safety inspection?", parsed)
+    # what was said is the effect, not the saying (every report "says")
+    assert effect_words("Why did officials say the mill was closed?", parsed) == {"close"}
 
 
 def test_different_causes_from_different_articles_are_versions_and_another_effects_cause_is_not():
