@@ -39,9 +39,9 @@ _BEFORE = re.compile(
 )
 _DETERMINERS = {"a", "an", "the", "that", "this", "it", "its", "their", "his", "her", "which", "what", "who"}
 _NO_CAUSE = re.compile(r"\b(?:what|which|whether|unclear|unknown|not\s+(?:yet\s+)?(?:clear|known|determined))\b", re.IGNORECASE)
-SAME_MIN = 0.6
+SAME_MIN = 0.6  # cosine above which two cause phrases are one cause in other words
 EFFECT_MIN = 0.55  # a sentence word this close to an effect word names the effect ("accident" ~ "crash" 0.61)
-CAUSE_POOL = 30  # the best-ranked sentences of the pool read for causes (further down: other events)  # cosine above which two cause phrases are one cause in other words
+CAUSE_POOL = 30  # the best-ranked sentences of the pool read for causes (further down: other events)
 
 
 def _content_words(text: str) -> list[str]:
@@ -96,13 +96,14 @@ def effect_words(question: str, parse) -> frozenset[str]:
 
 
 def cause_versions(
-    question: str, evidence: list[Sentence], similar: Callable[[str, str], float], effect: frozenset[str] = frozenset()
+    question: str, evidence: list[Sentence], best: Callable[[str, list[str]], float], effect: frozenset[str] = frozenset()
 ) -> list[tuple[str, str, Sentence]]:
     """(key, cause as written, sentence) for each cause an evidence sentence gives; causes
     alike in words or meaning share the key of the first one found (evidence in rank order).
     Words of the question are not a cause ("what caused the fire": "the fire" is no cause).
     With `effect` words, a sentence must name the effect too, in those or like words ("the
-    accident" for "the crash"): the cause of the fire is no answer to why an inspection failed."""
+    accident" for "the crash"): the cause of the fire is no answer to why an inspection failed.
+    `best(target, phrases)`: the highest cosine between the target and any phrase (one batch)."""
     asked = set(tokens(question))
     # An effect word most of the evidence holds ("the train" in reports of a train crash) tells
     # no sentence apart; the rarer ones do ("derail"). None left: every sentence is about it.
@@ -111,13 +112,14 @@ def cause_versions(
     keys: list[tuple[str, set[str]]] = []
     out = []
     for s in evidence:
-        if effect and not any(similar(e, w) >= EFFECT_MIN for e in effect for w in _content_words(s.text)):
+        causes = causes_in(s.text)  # the regexes first: only a sentence giving a cause is read for its effect
+        if not causes or (effect and not any(best(e, _content_words(s.text)) >= EFFECT_MIN for e in effect)):
             continue
-        for cause in causes_in(s.text):
+        for cause in causes:
             words = set(tokens(cause)) - asked
             if not words:
                 continue
-            key = next((k for k, w in keys if w & words or similar(k, cause) >= SAME_MIN), None)
+            key = next((k for k, w in keys if w & words or best(cause, [k]) >= SAME_MIN), None)
             if key is None:
                 key = cause
                 keys.append((key, words))

@@ -824,7 +824,7 @@ def find_conflicts(
         caused = _cause_conflict(question, evidence, embedder)
         if caused is not None:
             return caused
-        coloured = _thing_colour_conflict(question, evidence, embedder)
+        coloured = _thing_colour_conflict(question, evidence, embedder, noun_min)
         if coloured is not None:
             return coloured
         pslot, pmentions = find_polarity_conflict(question, evidence)
@@ -978,7 +978,7 @@ _FOUR_WORDS = re.compile(r"(?:\s*\S+){0,4}")
 _WHICH_THING = re.compile(r"\b(?:what|which)\s+(?:(?:kind|type|sort|make)\s+of\s+)?(?P<noun>[a-z]{3,})\b", re.IGNORECASE)
 
 
-def _thing_colour_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[Slot, list[Mention], bool] | None:
+def _thing_colour_conflict(question: str, evidence: list[Sentence], embedder, noun_min: float) -> tuple[Slot, list[Mention], bool] | None:
     """A question for a thing ("what vehicle did the attackers use") whose articles describe it
     in different colours ("a white vehicle" / "a silver Corolla car"): the colours are the versions."""
     m = _WHICH_THING.search(question)
@@ -987,7 +987,7 @@ def _thing_colour_conflict(question: str, evidence: list[Sentence], embedder) ->
     noun = m.group("noun").lower()
     slot = Slot("colour", noun, "", f"the {noun}")
     sim = _Similar(embedder)
-    mentions = [_described(x, noun) for s in evidence for x in _colour_mentions(slot, s, sim, 0.55)]
+    mentions = [_described(x, noun) for s in evidence for x in _colour_mentions(slot, s, sim, noun_min)]
     return (slot, mentions, True) if _differ(mentions) else None
 
 
@@ -1008,15 +1008,7 @@ def _cause_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[
 
     if not asks_cause(question):
         return None
-    cache: dict[str, np.ndarray] = {}
-
-    def similar(a: str, b: str) -> float:
-        todo = [t for t in (a, b) if t not in cache]
-        if todo:
-            cache.update(zip(todo, embedder.embed(todo), strict=True))
-        return float(cache[a] @ cache[b])
-
-    found = cause_versions(question, evidence[:CAUSE_POOL], similar, effect_words(question, parsed))
+    found = cause_versions(question, evidence[:CAUSE_POOL], _Similar(embedder).best, effect_words(question, parsed))
     mentions = [Mention(key, cause, s, bool(_HEDGE.search(s.text))) for key, cause, s in found]
     if not _differ(mentions):
         return None

@@ -57,7 +57,6 @@ def core_of(question: str, parse) -> Core | None:
     predicate = root
     if root.pos_ == "AUX":  # "Was the door locked": the root is the copula; its complement is asked
         predicate = next((c for c in root.children if c.dep_ in ("acomp", "attr", "oprd") and c.pos_ in ("ADJ", "VERB")), None)
-        predicate = predicate or next((c for c in root.children if c.dep_ == "acomp"), None)
     if predicate is None or predicate.pos_ not in ("VERB", "ADJ"):
         return None
     subject = next((c for c in [*predicate.children, *root.children] if c.dep_ in _SUBJECT_DEPS and c.pos_ in ("NOUN", "PROPN")), None)
