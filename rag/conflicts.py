@@ -485,7 +485,9 @@ def question_slot(question: str) -> Slot | None:
             elif frame.thing and not _outcomes_of(noun):
                 noun = frame.thing.lower()
         if not verb and " " not in noun and _outcomes_of(noun):  # "how many died", "the number of injured"
-            noun, verb = "people", noun.lower()
+            # "how many of the dead were foreigners": the foreigners among the dead
+            part = frame.thing.lower() if frame is not None and frame.thing and frame.thing.lower() != noun.lower() else "people"
+            noun, verb = part, noun.lower()
         if not verb:  # "how many people lost their lives": what happened to them, in other words
             for i, w in enumerate(words[: len(noun_words) + 4]):
                 kinds = _outcomes_of(w)
@@ -493,7 +495,7 @@ def question_slot(question: str) -> Slot | None:
                 if len(kinds) == 1 and any(x.lower() not in STOP_NOUNS | _AUX_WORDS for x in words[:i]):
                     verb = _OUTCOME_WORD[kinds.pop()]
                     noun = " ".join(x for x in words[:i] if x.lower() not in STOP_NOUNS | _AUX_WORDS and not _outcomes_of(x))
-                    noun = noun.split()[0] if noun else "people"
+                    noun = frame.thing.lower() if frame is not None and frame.thing else noun.split()[0] if noun else "people"
                     break
         what = f"{noun} {verb}".strip() if noun else (f"people {verb}" if verb else "them")
         topic = f"how much {what}" if re.match(r"how much\b", m.group(0), re.IGNORECASE) else f"the number of {what}"
@@ -649,6 +651,9 @@ def _count_mentions(
         before = _WORD.findall(before_clause[earlier[-1].end :] if earlier else before_clause)[-10:]
         wanted = _outcomes_of(slot.verb)
         near = _nearest_outcome(before, words[:4]) if wanted else None
+        among = _AMONG.match(after)
+        if wanted and near is None and among and _outcomes_of(among.group("who")):
+            near = (sorted(_outcomes_of(among.group("who")))[0], False)  # "six foreigners were among the 23 dead"
         if slot.verb and near is not None:
             # "the death toll rose to 103", "killed 84 people", "six were injured": the outcome word
             # nearest the figure says what it counts; one of another outcome is another count.
@@ -664,7 +669,8 @@ def _count_mentions(
                 noun_ok = (
                     not slot.noun
                     or (bare and anyone)
-                    or (not bare and ((people and anyone) or sim.best(slot.noun, lead) >= noun_min - 0.05))
+                    # "killed 23 people" counts everyone too: no version of how many foreigners died
+                    or (not bare and ((people and anyone) or (not people and sim.best(slot.noun, lead) >= noun_min - 0.05)))
                 )
             else:  # "rose to 103 on Thursday": what is counted was named before the figure
                 noun_ok = not slot.noun or anyone or sim.best(slot.noun, [" ".join(before)]) >= noun_min - 0.05
@@ -697,6 +703,10 @@ def _count_mentions(
         shown = (qual.group(1).lower() + " " if qual else "") + n.text
         out.append(Mention(n.label, shown, s, bool(_HEDGE.search(text))))
     return out + _single_mentions(slot, s)
+
+
+# "six foreigners were among the (23) dead": the figure counts a part of those the outcome befell.
+_AMONG = re.compile(r"\s+[\w'’-]+(?:\s+[\w'’-]+)?\s+(?:were|was|are|is)\s+among\s+(?:the\s+|those\s+)?(?:[\d,]+\s+)?(?P<who>\w+)", re.I)
 
 
 _SINGLE = re.compile(r"\b(?:a single|one single|a|an)\s+", re.IGNORECASE)

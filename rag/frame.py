@@ -23,7 +23,9 @@ from index.lexical import tokens
 _NOUNS = ("NOUN", "PROPN")
 _COLOUR = {"colour", "color", "colours", "colors"}
 _COUNTERS = {"many", "much"}
-_ASKING = {"number", "total", "count", "figure", "tally", "time", "moment", "way"}
+_ASKING = {"number", "total", "count", "figure", "tally", "time", "moment", "way", "member", "members"}
+# "How many members of the security forces": the members are counted as what they are members of.
+_MEMBERS = {"member", "members"}
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,15 @@ def _frame(doc: Any) -> Frame:
     nouns = [t for t in doc if t.pos_ in _NOUNS]
     kept = [t.text for t in nouns if (thing is None or t.i != thing.i) and not _light_object(t)]
     kept = [w for w in kept if w.lower() not in _COLOUR | _ASKING]
-    return Frame(
-        thing.text if thing is not None else "",
-        frozenset(tokens(" ".join(kept))) - frozenset(tokens(thing.text if thing is not None else "")),
-        frozenset(t.lower_ for t in nouns),
-    )
+    named = _named(thing) if thing is not None else ""
+    return Frame(named, frozenset(tokens(" ".join(kept))) - frozenset(tokens(named)), frozenset(t.lower_ for t in nouns))
+
+
+def _named(thing: Any) -> str:
+    """The counted noun as written; what members are members of keeps its compound ("law enforcement")."""
+    if thing.head.lower_ == "of" and thing.head.head.lower_ in _MEMBERS:
+        return " ".join([*(c.text for c in thing.children if c.dep_ == "compound" and c.i < thing.i), thing.text])
+    return thing.text
 
 
 def _light_object(t: Any) -> bool:
@@ -70,14 +76,34 @@ def _counted(doc: Any) -> Any:
     """The noun "many"/"much" modifies ("how many gunmen"), or what "number of" counts."""
     for t in doc:
         if t.lower_ in _COUNTERS and t.head.pos_ in _NOUNS and t.head.i != t.i:
-            return t.head
-        if t.lower_ == "number" and t.pos_ == "NOUN":
-            for prep in t.children:
-                if prep.dep_ == "prep" and prep.lower_ == "of":
-                    obj = next((c for c in prep.children if c.dep_ == "pobj" and c.pos_ in _NOUNS), None)
-                    if obj is not None:
-                        return obj
+            return _of(t.head) if t.head.lower_ in _MEMBERS else t.head
+        if (t.lower_ in _COUNTERS or t.lower_ == "number") and _whole(t) is not None and (part := _predicate_noun(t)) is not None:
+            return part  # "how many of the dead were foreigners": the foreigners among them are counted
+        if t.lower_ == "number" and t.pos_ == "NOUN" and (obj := _of(t)) is not None:
+            return _of(obj) if obj.lower_ in _MEMBERS else obj
     return None
+
+
+def _of(t: Any) -> Any:
+    """The noun of "<t> of <noun>", or None."""
+    for prep in t.children:
+        if prep.dep_ == "prep" and prep.lower_ == "of":
+            obj = next((c for c in prep.children if c.dep_ == "pobj" and c.pos_ in _NOUNS), None)
+            if obj is not None:
+                return obj
+    return None
+
+
+def _whole(t: Any) -> Any:
+    """What "<t> of …" takes a part of ("many of the dead", "many of those killed"), or None."""
+    return next((c for prep in t.children if prep.dep_ == "prep" and prep.lower_ == "of" for c in prep.children if c.dep_ == "pobj"), None)
+
+
+def _predicate_noun(t: Any) -> Any:
+    """In "<t> of the X were Y", the noun Y that says which part of X is counted."""
+    if t.dep_ not in ("nsubj", "nsubjpass", "attr") or t.head.lemma_ != "be":
+        return None
+    return next((c for c in t.head.children if c.dep_ == "attr" and c.i != t.i and c.pos_ in _NOUNS), None)
 
 
 def _coloured(doc: Any) -> Any:

@@ -154,3 +154,35 @@ def test_a_figure_dated_to_another_time_is_another_events():
 def test_a_why_question_asks_a_reason_not_the_measure_it_names():
     assert question_slot("Why did the magnitude 6.9 Orlen earthquake kill so few people?") is None
     assert question_slot("What was the magnitude of the Orlen earthquake?").kind == "measure"
+
+
+def test_members_are_counted_as_what_they_are_members_of(real_embedder):
+    f = question_frame("How many members of the coast guard took part in the search at Pellow Bay?")
+    assert f is not None and f.thing == "coast guard" and "member" not in f.context
+    slot = question_slot("How many members of the fire service were injured?")
+    assert slot is not None and slot.noun == "fire service" and slot.verb == "injured"
+    ev = [
+        sent("a", 0, "Some 40 coastguards joined the search at Pellow Bay on Sunday."),
+        sent("b", 0, "A team of 65 coastguards searched Pellow Bay through the night."),
+        sent("c", 0, "The Pellow Bay lifeboat station opened in 1921."),
+    ]
+    slot, mentions, disagree = find_conflicts(
+        "How many members of the coast guard took part in the search at Pellow Bay?", ev, real_embedder
+    )
+    assert {m.value for m in mentions} == {"40", "65"} and disagree
+
+
+def test_a_part_of_those_counted_is_named_by_what_they_were(real_embedder):
+    slot = question_slot("How many of the dead were foreigners?")
+    assert slot is not None and (slot.noun, slot.verb) == ("foreigners", "dead")
+    slot = question_slot("How many of those killed were children?")
+    assert slot is not None and (slot.noun, slot.verb) == ("children", "killed")
+    slot = question_slot("How many of the passengers were rescued?")  # no "were X": the passengers themselves
+    assert slot is not None and (slot.noun, slot.verb) == ("passengers", "rescued")
+    ev = [
+        sent("a", 0, "The blast at the Dorrin market killed 23 people."),
+        sent("b", 0, "Six foreigners were among the 23 dead, the ministry said."),
+        sent("c", 0, "The dead at the Dorrin market included nine foreigners, officials said."),
+    ]
+    slot, mentions, disagree = find_conflicts("How many of the dead were foreigners?", ev, real_embedder)
+    assert {m.value for m in mentions} == {"6", "9"} and disagree  # 23 counts everyone, not the foreigners among them

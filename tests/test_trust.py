@@ -217,6 +217,31 @@ def test_prompt_sentences_below_one_is_a_config_error(tmp_path):
         load_config(overrides={"prompt_sentences": 0}, env={})
 
 
+def test_a_when_answer_may_give_its_time_in_any_common_form():
+    from rag.answer import responsive
+    from rag.retrieve import has_type
+
+    for said in (
+        "The dam broke at 02:40.",
+        "Sirens sounded at 23.15 GMT.",
+        "The strike began on Feb. 17.",
+        "It opened on 9 Sept 2021.",
+        "The bridge was built in 1987.",
+        "Divers found the hull two days later.",
+        "Rescuers returned the next morning.",
+    ):
+        assert has_type(said, "time"), said
+        assert responsive(said, "When did it happen?")
+    for not_a_time in (
+        "The river rose 2.40 metres.",
+        "Some 1,200 people fled.",
+        "2000 people marched through Velm.",
+        "A 7.8 magnitude quake.",
+    ):
+        assert not has_type(not_a_time, "time"), not_a_time
+    assert not responsive("Some 1,200 people fled the town of Velm.", "When did the people of Velm flee?")
+
+
 def test_how_old_needs_an_age_in_the_answer(tmp_path, real_embedder):
     from rag.answer import responsive
     from rag.retrieve import answer_type, has_type
