@@ -839,7 +839,7 @@ def find_conflicts(
             return coloured
         pslot, pmentions = find_polarity_conflict(question, evidence)
         if pslot is None:
-            return _yesno_conflict(question, evidence)
+            return _yesno_conflict(question, evidence, article_text)
         return pslot, pmentions, True
     sim = _Similar(embedder)
     mentions: list[Mention] = []
@@ -1025,7 +1025,9 @@ def _cause_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[
     return Slot("cause", "", "", "the cause"), mentions, True
 
 
-def _yesno_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot | None, list[Mention], bool]:
+def _yesno_conflict(
+    question: str, evidence: list[Sentence], article_text: Callable[[Sentence], str] | None = None
+) -> tuple[Slot | None, list[Mention], bool]:
     """A yes/no question that some articles answer "yes" and others "no" (`rag.yesno`)."""
     from rag.roles import parsed
     from rag.yesno import core_of, yesno_versions
@@ -1033,7 +1035,9 @@ def _yesno_conflict(question: str, evidence: list[Sentence]) -> tuple[Slot | Non
     core = core_of(question, parsed)
     if core is None:
         return None, [], False
-    found = yesno_versions(core, evidence, parsed)
+    # the text just before a sentence, where the "she" of "She survived" was named
+    previous = None if article_text is None else lambda s: article_text(s)[max(s.start - 400, 0) : s.start]
+    found = yesno_versions(core, evidence, parsed, previous)
     said = {v: {s.article_id for a, s in found if a == v} for v in ("yes", "no")}
     if not (said["yes"] and said["no"]) or said["yes"] == said["no"]:
         return None, [], False

@@ -25,6 +25,11 @@ _NEGATION = re.compile(r"\b(?:not|no|never|nobody|none|neither|nor|without|faile
 # ("whether officers could have stopped him", "the door was meant to be locked").
 _OPEN = re.compile(r"\b(?:whether|if|could|would|might|may|should|meant|supposed|expected|expect|unclear|hoped?)\b", re.IGNORECASE)
 _SUBJECT_DEPS = ("nsubj", "nsubjpass", "attr")
+# Outcomes that exclude each other: "did the grandmother survive?" is answered "no" by "his
+# grandmother was killed", "was the guard killed?" "no" by "the guard survived".
+_DEATH = frozenset({"kill", "die", "dead", "murder"})
+_SURVIVAL = frozenset({"survive", "rescue", "save"})
+_OPPOSITE = {**dict.fromkeys(_DEATH, _SURVIVAL), **dict.fromkeys(_SURVIVAL, _DEATH)}
 
 
 @dataclass(frozen=True)
@@ -65,21 +70,66 @@ def core_of(question: str, parse) -> Core | None:
     return Core(subject.lemma_.lower(), predicate.lemma_.lower(), _modifiers(subject))
 
 
-def answers(core: Core, sentence: str, parse) -> str | None:
-    """ "yes" or "no" when the sentence names the core's subject and predicate, else None."""
+def answers(core: Core, sentence: str, parse, previous: str = "") -> str | None:
+    """ "yes" or "no" when the sentence names the core's subject and predicate, else None.
+    `previous`: the text just before the sentence; a sentence opening with "He", "She", "They"
+    or "It" speaks of the subject when the last sentence of `previous` names it."""
     doc = parse(sentence)
     if doc is None:
         return None
     # The subject must be there, and not another one of its kind ("an outside door" is not
     # "the door of the classroom"; a bare "the door" may be either).
     if not any(t.lemma_.lower() == core.subject and _same_kind(core, _modifiers(t)) for t in doc):
-        return None
+        if not (_PRONOUN.match(sentence) and _names_subject(core, _last_sentence(previous), parse)):
+            return None
+        doc = parse(f"{core.subject.capitalize()} {sentence.split(' ', 1)[-1]}" if " " in sentence else sentence)
+    return _answer(core, doc)
+
+
+_PRONOUN = re.compile(r"^\s*(?:he|she|they|it)\b", re.IGNORECASE)
+
+
+def _last_sentence(text: str) -> str:
+    parts = re.split(r"(?<=[.!?])\s+", text.strip())
+    return parts[-1] if parts else ""
+
+
+def _names_subject(core: Core, text: str, parse) -> bool:
+    doc = parse(text) if text else None
+    return doc is not None and any(t.lemma_.lower() == core.subject and _same_kind(core, _modifiers(t)) for t in doc)
+
+
+def _answer(core: Core, doc) -> str | None:
     for t in doc:
         if t.lemma_.lower() == core.predicate and t.pos_ in ("VERB", "ADJ"):
             before = doc[max(t.i - 4, 0) : t.i].text
             if _OPEN.search(before):
                 return None
             return "no" if _NEGATION.search(before) or any(c.dep_ == "neg" for c in t.children) else "yes"
+    return _opposite(core, doc)
+
+
+def _opposite(core: Core, doc) -> str | None:
+    """ "no" when the sentence gives the subject the outcome that excludes the asked one ("his
+    grandmother was killed" for "did she survive"), "yes" when it denies that outcome or gives
+    the asked one in other words ("two guards died" for "was the guard killed"); the outcome
+    must be the subject's own (its subject or object, or "the dead grandmother")."""
+    opposite = _OPPOSITE.get(core.predicate)
+    if opposite is None:
+        return None
+    same = _DEATH if core.predicate in _DEATH else _SURVIVAL  # "two guards died" answers "was the guard killed"
+    for t in doc:
+        lemma = t.lemma_.lower()
+        if lemma not in opposite | same or t.pos_ not in ("VERB", "ADJ"):
+            continue
+        own = [c for c in t.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")] + ([t.head] if t.dep_ == "amod" else [])
+        if not any(o.lemma_.lower() == core.subject and _same_kind(core, _modifiers(o)) for o in own):
+            continue
+        before = doc[max(t.i - 4, 0) : t.i].text
+        if _OPEN.search(before):
+            return None
+        negated = bool(_NEGATION.search(before)) or any(c.dep_ == "neg" for c in t.children)
+        return "yes" if negated == (lemma in opposite) else "no"
     return None
 
 
@@ -87,11 +137,12 @@ def _same_kind(core: Core, modifiers: frozenset[str]) -> bool:
     return not core.modifiers or not modifiers or bool(core.modifiers & modifiers)
 
 
-def yesno_versions(core: Core, evidence: list[Sentence], parse) -> list[tuple[str, Sentence]]:
-    """(answer, sentence) for each evidence sentence that answers the question whose core this is."""
+def yesno_versions(core: Core, evidence: list[Sentence], parse, previous=None) -> list[tuple[str, Sentence]]:
+    """(answer, sentence) for each evidence sentence that answers the question whose core this is.
+    `previous(sentence)`: the text before it in its article (for "She survived"), if known."""
     out = []
     for s in evidence:
-        a = answers(core, s.text, parse)
+        a = answers(core, s.text, parse, previous(s) if previous is not None else "")
         if a is not None:
             out.append((a, s))
     return out
