@@ -236,6 +236,7 @@ def test_a_when_answer_may_give_its_time_in_any_common_form():
         "The river rose 2.40 metres.",
         "Some 1,200 people fled.",
         "2000 people marched through Velm.",
+        "The Velm Expo 2023 drew crowds.",
         "A 7.8 magnitude quake.",
     ):
         assert not has_type(not_a_time, "time"), not_a_time
