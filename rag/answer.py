@@ -154,6 +154,27 @@ _ASKS_IDENTIFIER = re.compile(
 )
 
 
+# "How much was he paid", "what did the rifles cost": an amount of money, never a figure without its currency.
+_ASKS_MONEY = re.compile(
+    r"\bhow much\b(?:\s+[\w'’-]+){0,5}?\s+(?:pay|paid|cost|costs|spend|spent|worth|charge|charged|earn|earned|earns|fined|owe|owed)\b"
+    r"|\bhow much money\b|\b(?:what|how much) (?:was|is|were|are) the (?:cost|price|fine|ransom|reward|salary|wage|fee|bail|compensation)\b",
+    re.I,
+)
+_MONEY = re.compile(
+    r"[$£€¥₹]|\b(?:rupees?|rs\.?|dollars?|euros?|pounds?|yuan|lira|naira|rand|pesos?|dinars?|riyals?|dirhams?|taka|francs?|won|yen|"
+    r"rubles?|roubles?|hryvnia|shillings?|usd|eur|gbp|pkr|inr|cents?|pence)\b",
+    re.I,
+)
+# "No group has claimed it", "the hospital was not named": that none is known answers too.
+_NONE_YET = re.compile(r"\b(?:no|not|none|nobody|unknown|unclear|unidentified|unnamed|yet to)\b|n[’']t\b", re.I)
+# "Which shipyard built it", "what insurance company covered the mill": a named thing of that kind.
+_ASKS_NAMED_KIND = re.compile(
+    r"\b(?:which|what)\s+(?:[\w'’-]+\s+)?(?:company|firm|shipyard|hospital|agency|organi[sz]ation|group|party|airline|bank|newspaper|"
+    r"ministry|court|university|station|airport|port|militia|network|channel|outlet|insurer|manufacturer|brand)\b",
+    re.I,
+)
+
+
 def asks_name(question: str) -> bool:
     """Whether a question asks for a person, a place or a name ("who…", "where…", "what is the name of…")."""
     return answer_type(question) in ("person", "place") or bool(_ASKS_NAME.search(question))
@@ -165,7 +186,8 @@ def responsive(claim: str, question: str) -> bool:
     whom something happened ("how many were wounded") is not answered by a count of another
     outcome ("two guards were killed"), nor is any question about the dead answered by a claim
     about the injured only ("who was the officer killed" / "the injured were identified as…"),
-    and "what did the president say" is not answered by what someone else said.
+    and "what did the president say" is not answered by what someone else said; "how much was he
+    paid" needs a sum of money, "which shipyard built it" a name the question does not give.
     A claim that fails is true perhaps, but not an answer."""
     parts = question_parts(question)
     if not any(answer_type(p) not in ("time", "duration", "age") or has_type(claim, answer_type(p)) for p in parts):
@@ -179,6 +201,14 @@ def responsive(claim: str, question: str) -> bool:
         return False  # "what did the president say": what an army spokesman said is another answer
     if all(_ASKS_IDENTIFIER.search(p) and answer_type(p) != "count" for p in parts) and not re.search(r"\d", claim):
         return False  # "what was the car's registration number": an identifier, never a sentence without one
+    if all(_ASKS_MONEY.search(p) for p in parts) and not _MONEY.search(claim):
+        return False  # "how much was the sweeper paid": "up to 30 officers were present" is a figure, not a sum
+    if (
+        all(_ASKS_NAMED_KIND.search(p) for p in parts)
+        and not set(names_in(claim)) - set(names_in(question))
+        and not _NONE_YET.search(claim)
+    ):
+        return False  # "which shipyard built the ferry": a sentence naming no shipyard (no name at all) is no answer
     slot = question_slot(question)
     asked = _outcomes_of(slot.verb) if slot and slot.kind == "count" else _outcomes_of(question)
     told = _outcomes_of(claim)

@@ -49,7 +49,7 @@ _ASKS = [
     ("age", re.compile(r"\bhow old\b|\bwhat age\b")),
     ("count", re.compile(r"\bhow (?:many|much)\b|(?:^|\b(?:the|a|total|exact|overall|final|official|what|which)\s+)number of\b")),
     ("duration", re.compile(r"\bhow long\b")),
-    ("time", re.compile(r"\bwhen\b|\bwhat time\b|\bwhat day\b|\bwhat date\b")),
+    ("time", re.compile(r"\bwhen\b|\bwhat time\b|\bwhat day\b|\bwhat date\b|\b(?:what|which) (?:year|month)\b")),
     ("place", re.compile(r"\bwhere\b")),
     ("person", re.compile(r"\bwho\b|\bwhose\b")),
     (None, re.compile(r"\b(?:what|which|why|how)\b")),

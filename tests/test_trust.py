@@ -243,6 +243,23 @@ def test_a_when_answer_may_give_its_time_in_any_common_form():
     assert not responsive("Some 1,200 people fled the town of Velm.", "When did the people of Velm flee?")
 
 
+def test_a_sum_of_money_or_a_named_kind_needs_one_in_the_answer():
+    from rag.answer import responsive
+    from rag.retrieve import answer_type
+
+    assert not responsive("Up to 30 guards were on duty that night.", "How much was the night watchman paid?")
+    assert responsive("The watchman earned Rs 18,000 a month.", "How much was the night watchman paid?")
+    assert not responsive("He bought two shotguns when he turned 21.", "How much did the poacher pay for his shotguns?")
+    assert responsive("The shotguns cost more than $900.", "How much did the poacher pay for his shotguns?")
+    assert responsive("The flood damaged 300 homes.", "How much damage did the flood cause?")  # an amount, not a sum
+    assert not responsive("the injured were taken to a nearby hospital.", "Which hospital treated the injured?")
+    assert responsive("The injured were taken to Marlow General Hospital.", "Which hospital treated the injured?")
+    assert responsive("No group has claimed the bombing yet.", "Which group claimed the bombing?")  # none known answers too
+    assert answer_type("In which year was the ferry built?") == "time"
+    assert not responsive("The ferry set out from Pelling port.", "In which year was the ferry built?")
+    assert responsive("The ferry was built in 2009.", "In which year was the ferry built?")
+
+
 def test_how_old_needs_an_age_in_the_answer(tmp_path, real_embedder):
     from rag.answer import responsive
     from rag.retrieve import answer_type, has_type
