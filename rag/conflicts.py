@@ -300,7 +300,11 @@ def measure_slot(question: str) -> Slot | None:
     """A question that asks for a measure (distance, speed, magnitude, share, weight), a limit,
     an age (of the person the question names) or a year (of the event its other words name)."""
     if _AGE_Q.search(question):
-        return Slot("measure", "age", "", "the age", name_context(question), strict=True)
+        names = name_context(question)
+        # "how old is the captain": with no name to look for, the age must be told of the asked noun
+        frame = None if names else question_frame(question)
+        whose = " ".join(sorted(n for n in frame.nouns if n not in _AGE_WORDS)) if frame is not None else ""
+        return Slot("measure", "age", whose, "the age", names, strict=True)
     if _YEAR_Q.search(question):
         return Slot("measure", "year", "", "the year", _strict_context(question, "year in"), strict=True)
     for pattern, family in _MEASURE_Q:
@@ -316,6 +320,20 @@ def measure_slot(question: str) -> Slot | None:
     return None
 
 
+_AGE_WORDS = {"age", "ages", "year", "years", "old"}
+
+
+def _told_of(whose: str, text: str, m: re.Match) -> bool:
+    """Whether an age is told of one of the asked nouns (`whose`, space-separated; "" = anyone the
+    question's names allow): the noun within four words of it ("the captain, 47,", "a 47-year-old
+    captain"), not "the 20-year-old son" of a witness."""
+    if not whose:
+        return True
+    near = _WORD.findall(text[: m.start()])[-4:] + _WORD.findall(text[m.end() :])[:2]
+    stems = {w[:5] for w in whose.split()}
+    return any(w.lower()[:5] in stems for w in near)
+
+
 def _measure_mentions(slot: Slot, s: Sentence) -> list[Mention]:
     """Figures of the slot's measure: followed by one of its units ("450 metres", "6.4 magnitude"),
     or after "magnitude"; for a limit, a figure within four words of the limit's word ("licensed
@@ -324,7 +342,7 @@ def _measure_mentions(slot: Slot, s: Sentence) -> list[Mention]:
     text = s.text
     hedged = bool(_HEDGE.search(text))
     if slot.noun == "age":  # "Marcel Malanga, 21,", "a 22-year-old", "aged 21"
-        return [Mention(v, v, s, hedged) for m in _AGE_OF.finditer(text) for v in m.groups() if v]
+        return [Mention(v, v, s, hedged) for m in _AGE_OF.finditer(text) for v in m.groups() if v and _told_of(slot.verb, text, m)]
     if slot.noun == "year":
         return [Mention(m.group(0), m.group(0), s, hedged) for m in re.finditer(r"\b(?:19|20)\d\d\b", text)]
     for n in find_numbers(text):

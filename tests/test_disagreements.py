@@ -214,3 +214,17 @@ def test_a_thing_described_in_different_colours_is_a_disagreement_about_the_thin
     assert {m.shown for m in mentions} == {"white delivery van", "silver van", "white van"}
     one = [sent("a", 0, "The robbers fled in a white van."), sent("b", 0, "A white van was found burnt out."), *filler("cd")]
     assert not find_conflicts("What kind of van did the robbers use?", one, HashEmbedder())[2]
+
+
+def test_an_age_is_a_version_only_when_it_is_told_of_the_asked_person():
+    ev = [
+        sent("a", 0, "Skipper Dan Roe, 47, was pulled from the water alive."),
+        sent("b", 0, "A 52-year-old skipper was among those rescued, police said."),
+        sent("c", 0, "Mara Tolle, whose 20-year-old son was aboard, waited at the pier."),
+        sent("d", 0, "Jon Averell, 40, said six of his relatives had been on the boat."),
+        *filler("efgh"),
+    ]
+    found, disagree = values("Who was the skipper of the boat and how old is he?", ev)
+    assert found == {"47", "52"} and disagree  # not the son's age, nor a witness's
+    found, disagree = values("How old is Jon Averell?", ev)
+    assert found == {"40"} and not disagree  # a name asked: its own age only
