@@ -18,7 +18,8 @@ from rag.types import Sentence
 
 # "Who was blamed" / "who was responsible" ask for a claimant (rag/claimants.py), not a cause.
 _ASKS = re.compile(
-    r"^\s*(?:why\b|what\s+(?:\w+\s+){0,2}(?:caused|causes|cause|triggered|sparked|led\s+to|was\s+blamed|is\s+blamed|were\s+blamed)\b)"
+    r"^\s*(?:why\b|what\s+(?:\w+\s+){0,2}(?:caused|causes|cause|triggered|sparked|led\s+to|was\s+blamed|is\s+blamed|were\s+blamed)\b"
+    r"|what\s+(?:was|is)\s+behind\b)"
     r"|\b(?:the\s+)?(?:cause|reason)s?\s+(?:of|for)\b",
     re.IGNORECASE,
 )

@@ -36,7 +36,8 @@ _COUNT_Q = re.compile(
 _AUX_WORDS = {"were", "was", "are", "is", "did", "do", "does", "have", "has", "had", "got", "been", "be", "will", "would"}
 _FILLER = {"been", "there", "reportedly", "actually", "also", "all", "in", "the", "total", "eventually", "finally"}
 _COLOUR_Q = re.compile(r"\b(?:colou?r)\b", re.IGNORECASE)
-_TIME_Q = re.compile(r"\b(?:what time|at what hour|which time)\b", re.IGNORECASE)
+# "When did the assault begin?" asks its time too (a "when" that opens the question, not "… when it was attacked").
+_TIME_Q = re.compile(r"\b(?:what time|at what hour|which time)\b|^\s*(?:and\s+|so\s+)?when\b(?!\s+(?:and|where)\b)", re.IGNORECASE)
 _PASSIVE = re.compile(rf"\b{_AUX}\s+(?:been\s+|also\s+|reportedly\s+)*[a-z]+(?:ed|en|wn)\b", re.IGNORECASE)
 _BOUNDARY = re.compile(r"[,;:.!?()—–]|\b(?:while|whereas|but|besides)\b", re.IGNORECASE)
 _QUALIFIER = re.compile(r"(at least|up to|over|more than|around|about|nearly|almost|some|approximately)\s+$", re.IGNORECASE)
@@ -55,7 +56,11 @@ OUTCOMES = {
 _OUTCOME_WORD = {"dead": "killed", "hurt": "injured", "missing": "missing", "held": "arrested", "saved": "rescued"}
 # The toll is what is asked ("what is the death toll", "how high was the toll"), not a detail
 # of another question ("which minister cut the toll").
-_TOLL_Q = re.compile(r"\b(?:what(?:\s+is|\s+was|'s)|how\s+(?:high|large|big)\s+(?:is|was))\s+the\s+(?:[a-z]+\s+){0,2}toll\b", re.IGNORECASE)
+_TOLL_Q = re.compile(
+    r"\b(?:what(?:\s+is|\s+was|'s)|how\s+(?:high|large|big)\s+(?:is|was|did|has|had))\s+the\s+(?:[a-z]+\s+){0,2}toll\b"
+    r"|(?:\bwhat(?:\s+is|\s+was|'s)\s+the\s+(?:[a-z]+\s+){0,2}|^\s*)(?:body\s+count|casualty\s+(?:figure|count|toll)|death\s+(?:count|figure)|count\s+of\s+the\s+dead)\b",
+    re.IGNORECASE,
+)
 # A figure followed by a unit measures, it does not count people or things.
 _UNIT = re.compile(
     r"\s*(?:minutes?|hours?|days?|weeks?|months?|years?|seconds?|km|kilomet\w*|metres?|meters?|miles?|feet|foot|percent|per\s+cent|%|kg|tonnes?|tons?)\b",
@@ -260,7 +265,10 @@ _MEASURE_Q = (
     ),
     (re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE), "speed"),
     # "how long did they wait", "how much time passed": a duration ("how long is the bridge" finds none)
-    (re.compile(r"\bhow long\b|\bhow much time\b", re.IGNORECASE), "duration"),
+    (
+        re.compile(r"\bhow long\b|\bhow much time\b|\bduration\b|\bhow many (?:seconds|minutes|hours|days|weeks)\b", re.IGNORECASE),
+        "duration",
+    ),
     (re.compile(r"\bmagnitude\b|\bhow (?:strong|powerful)\b.*\b(?:quake|earthquake|tremor)", re.IGNORECASE), "magnitude"),
     (re.compile(r"\b(?:percent|percentage|per cent|share|proportion)\b", re.IGNORECASE), "share"),
     (re.compile(r"\bhow heavy\b|\bweigh", re.IGNORECASE), "weight"),
@@ -473,8 +481,8 @@ _WHY_Q = re.compile(r"\s*(?:why|how come|for what reason)\b", re.IGNORECASE)
 def question_slot(question: str) -> Slot | None:
     """What kind of value the question asks for. None when it is not a count, colour or time."""
     q = " ".join(question.replace("?", " ").split())
-    if re.search(r"\bhow much time\b", q, re.IGNORECASE):
-        return measure_slot(q)  # a duration, not a count of "time"
+    if re.search(r"\bhow much time\b|\bhow many (?:seconds|minutes|hours|days|weeks)\b", q, re.IGNORECASE):
+        return measure_slot(q)  # a duration, not a count of "time" or of hours
     m = _COUNT_Q.search(q)
     if m:
         words = _WORD.findall(m.group("rest"))

@@ -228,3 +228,22 @@ def test_an_age_is_a_version_only_when_it_is_told_of_the_asked_person():
     assert found == {"47", "52"} and disagree  # not the son's age, nor a witness's
     found, disagree = values("How old is Jon Averell?", ev)
     assert found == {"40"} and not disagree  # a name asked: its own age only
+
+
+def test_a_question_asked_in_other_words_asks_for_the_same_kind_of_value():
+    from rag.causes import asks_cause
+
+    for toll in ("What's the body count?", "What was the casualty figure?", "How high did the death toll climb?", "Count of the dead?"):
+        slot = question_slot(toll)
+        assert slot is not None and (slot.kind, slot.verb) == ("count", "killed"), toll
+    assert question_slot("At which hospital was he when he gave the death figure?") is None  # a toll named, not asked
+    for lasting in ("What was the duration of the siege?", "For how many hours did the siege go on?", "How many days did the search last?"):
+        slot = question_slot(lasting)
+        assert slot is not None and (slot.kind, slot.noun) == ("measure", "duration"), lasting
+    slot = question_slot("When exactly did the raid on the depot begin?")
+    assert slot is not None and slot.kind == "time"
+    assert question_slot("Who called the police when the raiders arrived?") is None  # "when" of a clause asks no time
+    assert asks_cause("What was behind the collapse?")
+    ev = [sent("a", 0, "The raid on the depot began at 7.20 pm on Friday."), sent("b", 0, "The raid on the depot began at around 7 pm.")]
+    found, disagree = values("When exactly did the raid on the depot begin?", ev)
+    assert found == {"19:20", "19:00"} and disagree
