@@ -219,3 +219,19 @@ def test_a_quote_that_replaces_a_rejected_claim_must_answer_the_question_too():
     assert not out[0].support.supported, "the injured are no answer to who was killed"
     out = with_quotes([rejected], "Who was the ranger who was injured?", [s])
     assert out[0].support.supported and out[0].sentences == (s,), "the same quote answers a question about the injured"
+
+
+def test_a_rejected_claim_is_answered_by_a_sentence_that_states_half_of_what_it_adds():
+    from rag.answer import with_quotes
+    from rag.claims import Attribution
+    from rag.verify import Support
+
+    claim = "The dye house and the loading bay were destroyed."  # adds dye, house, loading, bay: the article says two of four
+    q = "What was destroyed at the Linden mill?"
+    assert quoted(claim, q, EVIDENCE) is None  # two thirds by default
+    out = with_quotes([Attribution(claim, (), Support(False, 0.3, "coverage"))], q, EVIDENCE)
+    assert out[0].support.supported and out[0].sentences == (EVIDENCE[2],) and out[0].claim == EVIDENCE[2].text
+    out = with_quotes(
+        [Attribution("The boiler room, the loading bay and the dye house burned.", (), Support(False, 0.3, "x"))], q, EVIDENCE
+    )
+    assert not out[0].support.supported  # two of six new words: no quote
