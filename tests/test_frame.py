@@ -186,3 +186,16 @@ def test_a_part_of_those_counted_is_named_by_what_they_were(real_embedder):
     ]
     slot, mentions, disagree = find_conflicts("How many of the dead were foreigners?", ev, real_embedder)
     assert {m.value for m in mentions} == {"6", "9"} and disagree  # 23 counts everyone, not the foreigners among them
+
+
+def test_a_part_named_after_including_shares_its_groups_outcome(real_embedder):
+    ev = [
+        sent("a", 0, "The raid on the Corran barracks left five people dead, including two policemen, and nine others injured."),
+        sent("b", 0, "Three police officers were killed in the raid on the Corran barracks."),
+    ]
+    found = {m.value for m in find_conflicts("How many policemen were killed in the raid?", ev, real_embedder)[1]}
+    assert found == {"2", "3"}  # the two policemen are among the dead
+    found = {m.value for m in find_conflicts("How many police officers died in the raid?", ev, real_embedder)[1]}
+    assert found == {"2", "3"}  # "policemen" is the asked noun in other words
+    found = {m.value for m in find_conflicts("How many gunmen took part in the raid on the Corran barracks?", ev, real_embedder)[1]}
+    assert "2" not in found  # the policemen are no count of the gunmen
