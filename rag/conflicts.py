@@ -687,8 +687,8 @@ def _count_mentions(
         wanted = _outcomes_of(slot.verb)
         near = _nearest_outcome(before, words[:4]) if wanted else None
         among = _AMONG.match(after)
-        if wanted and near is None and among and _outcomes_of(among.group("who")):
-            near = (sorted(_outcomes_of(among.group("who")))[0], False)  # "six foreigners were among the 23 dead"
+        if wanted and near is None and among and (befell := _outcomes_of(among.group("who"))):
+            near = (sorted(befell)[0], False)  # "six foreigners were among the 23 dead"
         if slot.verb and near is not None:
             # "the death toll rose to 103", "killed 84 people", "six were injured": the outcome word
             # nearest the figure says what it counts; one of another outcome is another count.
@@ -863,6 +863,7 @@ def find_conflicts(
     need not repeat what its article is about ("the assault on the KPO") when the article says it
     elsewhere; a sentence that names another place is still no version (`in_context`)."""
     slot = question_slot(question)
+    sim = _Similar(embedder)
     if slot is None:
         named = _role_conflict(question, evidence, embedder)
         if named is not None:
@@ -870,17 +871,16 @@ def find_conflicts(
         claimed = _claimant_conflict(question, evidence)
         if claimed is not None:
             return claimed
-        caused = _cause_conflict(question, evidence, embedder)
+        caused = _cause_conflict(question, evidence, sim)
         if caused is not None:
             return caused
-        coloured = _thing_colour_conflict(question, evidence, embedder, noun_min)
+        coloured = _thing_colour_conflict(question, evidence, sim, noun_min)
         if coloured is not None:
             return coloured
         pslot, pmentions = find_polarity_conflict(question, evidence)
         if pslot is None:
             return _yesno_conflict(question, evidence, article_text)
         return pslot, pmentions, True
-    sim = _Similar(embedder)
     mentions: list[Mention] = []
     # Context words that most sentences share ("Karachi", "police") say nothing; keep the rarer ones.
     df = {t: sum(t in set(tokens(s.text)) for s in evidence) for t in slot.context}
@@ -1027,7 +1027,9 @@ _FOUR_WORDS = re.compile(r"(?:\s*\S+){0,4}")
 _WHICH_THING = re.compile(r"\b(?:what|which)\s+(?:(?:kind|type|sort|make)\s+of\s+)?(?P<noun>[a-z]{3,})\b", re.IGNORECASE)
 
 
-def _thing_colour_conflict(question: str, evidence: list[Sentence], embedder, noun_min: float) -> tuple[Slot, list[Mention], bool] | None:
+def _thing_colour_conflict(
+    question: str, evidence: list[Sentence], sim: _Similar, noun_min: float
+) -> tuple[Slot, list[Mention], bool] | None:
     """A question for a thing ("what vehicle did the attackers use") whose articles describe it
     in different colours ("a white vehicle" / "a silver Corolla car"): the colours are the versions."""
     m = _WHICH_THING.search(question)
@@ -1035,7 +1037,6 @@ def _thing_colour_conflict(question: str, evidence: list[Sentence], embedder, no
         return None
     noun = m.group("noun").lower()
     slot = Slot("colour", noun, "", f"the {noun}")
-    sim = _Similar(embedder)
     mentions = [_described(x, noun) for s in evidence for x in _colour_mentions(slot, s, sim, noun_min)]
     return (slot, mentions, True) if _differ(mentions) else None
 
@@ -1050,14 +1051,14 @@ def _described(m: Mention, noun: str) -> Mention:
     return dataclasses.replace(m, shown=f"{at.group(0)} {words[0]}" if at and words else m.shown)
 
 
-def _cause_conflict(question: str, evidence: list[Sentence], embedder) -> tuple[Slot, list[Mention], bool] | None:
+def _cause_conflict(question: str, evidence: list[Sentence], sim: _Similar) -> tuple[Slot, list[Mention], bool] | None:
     """The causes articles give, when they differ (`rag.causes`); None otherwise."""
     from rag.causes import CAUSE_POOL, asks_cause, cause_versions, effect_words
     from rag.roles import parsed
 
     if not asks_cause(question):
         return None
-    found = cause_versions(question, evidence[:CAUSE_POOL], _Similar(embedder).best, effect_words(question, parsed))
+    found = cause_versions(question, evidence[:CAUSE_POOL], sim.best, effect_words(question, parsed))
     mentions = [Mention(key, cause, s, bool(_HEDGE.search(s.text))) for key, cause, s in found]
     if not _differ(mentions):
         return None

@@ -76,27 +76,32 @@ def _counted(doc: Any) -> Any:
     """The noun "many"/"much" modifies ("how many gunmen"), or what "number of" counts."""
     for t in doc:
         if t.lower_ in _COUNTERS and t.head.pos_ in _NOUNS and t.head.i != t.i:
-            return _of(t.head) if t.head.lower_ in _MEMBERS else t.head
-        if (t.lower_ in _COUNTERS or t.lower_ == "number") and _whole(t) is not None and (part := _predicate_noun(t)) is not None:
+            return _members_of(t.head)
+        if (
+            (t.lower_ in _COUNTERS or t.lower_ == "number")
+            and _of(t, any_word=True) is not None
+            and (part := _predicate_noun(t)) is not None
+        ):
             return part  # "how many of the dead were foreigners": the foreigners among them are counted
         if t.lower_ == "number" and t.pos_ == "NOUN" and (obj := _of(t)) is not None:
-            return _of(obj) if obj.lower_ in _MEMBERS else obj
+            return _members_of(obj)
     return None
 
 
-def _of(t: Any) -> Any:
-    """The noun of "<t> of <noun>", or None."""
+def _members_of(noun: Any) -> Any:
+    """What members are members of ("members of the coast guard"); any other noun itself."""
+    return (_of(noun) or noun) if noun.lower_ in _MEMBERS else noun
+
+
+def _of(t: Any, any_word: bool = False) -> Any:
+    """The noun of "<t> of <noun>", or None; `any_word`: whatever "<t> of …" takes a part of
+    ("many of the dead", "many of those killed")."""
     for prep in t.children:
         if prep.dep_ == "prep" and prep.lower_ == "of":
-            obj = next((c for c in prep.children if c.dep_ == "pobj" and c.pos_ in _NOUNS), None)
+            obj = next((c for c in prep.children if c.dep_ == "pobj" and (any_word or c.pos_ in _NOUNS)), None)
             if obj is not None:
                 return obj
     return None
-
-
-def _whole(t: Any) -> Any:
-    """What "<t> of …" takes a part of ("many of the dead", "many of those killed"), or None."""
-    return next((c for prep in t.children if prep.dep_ == "prep" and prep.lower_ == "of" for c in prep.children if c.dep_ == "pobj"), None)
 
 
 def _predicate_noun(t: Any) -> Any:

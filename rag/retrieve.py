@@ -30,7 +30,7 @@ _TIME = re.compile(
     # a 24-hour clock ("11:47", "23.15 GMT"), a short month ("Feb. 17", "17 Sept"), a year ("in 1995", not "Aman 2023"),
     # a day said relative to another ("yesterday", "hours later", "the following day")
     r"|\d{1,2}:\d\d|\d{1,2}\.\d\d\s*(?:gmt|utc|hrs|local)|(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)(?=\.?\s*\d)|(?<=\d\s)(?:jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)"
-    r"|(?<=in |by )(?:19|20)\d\d(?!\d|\.\d)|(?<=since |until |after )(?:19|20)\d\d(?!\d|\.\d)|(?<=before |during )(?:19|20)\d\d(?!\d|\.\d)|yesterday|today|tonight|overnight|o'clock|daybreak|sunrise|sunset"
+    r"|(?:(?<=in )|(?<=by )|(?<=since )|(?<=until )|(?<=after )|(?<=before )|(?<=during ))(?:19|20)\d\d(?!\d|\.\d)|yesterday|today|tonight|overnight|o'clock|daybreak|sunrise|sunset"
     r"|(?:hours?|minutes?|days?|weeks?)\s+(?:later|after(?:wards)?|before|earlier)|(?:the\s+)?(?:next|following|previous)\s+(?:day|morning|evening|night|week))\b",
     re.IGNORECASE,
 )

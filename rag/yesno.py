@@ -79,7 +79,7 @@ def answers(core: Core, sentence: str, parse, previous: str = "") -> str | None:
         return None
     # The subject must be there, and not another one of its kind ("an outside door" is not
     # "the door of the classroom"; a bare "the door" may be either).
-    if not any(t.lemma_.lower() == core.subject and _same_kind(core, _modifiers(t)) for t in doc):
+    if not any(_is_subject(core, t) for t in doc):
         if not (_PRONOUN.match(sentence) and _names_subject(core, _last_sentence(previous), parse)):
             return None
         doc = parse(f"{core.subject.capitalize()} {sentence.split(' ', 1)[-1]}" if " " in sentence else sentence)
@@ -96,16 +96,27 @@ def _last_sentence(text: str) -> str:
 
 def _names_subject(core: Core, text: str, parse) -> bool:
     doc = parse(text) if text else None
-    return doc is not None and any(t.lemma_.lower() == core.subject and _same_kind(core, _modifiers(t)) for t in doc)
+    return doc is not None and any(_is_subject(core, t) for t in doc)
+
+
+def _is_subject(core: Core, t) -> bool:
+    """Whether the token is the core's subject, and not another one of its kind."""
+    return t.lemma_.lower() == core.subject and _same_kind(core, _modifiers(t))
+
+
+def _negated(doc, t) -> bool | None:
+    """Whether a negation governs the predicate token (None: a possibility or an intention, no answer)."""
+    before = doc[max(t.i - 4, 0) : t.i].text
+    if _OPEN.search(before):
+        return None
+    return bool(_NEGATION.search(before)) or any(c.dep_ == "neg" for c in t.children)
 
 
 def _answer(core: Core, doc) -> str | None:
     for t in doc:
         if t.lemma_.lower() == core.predicate and t.pos_ in ("VERB", "ADJ"):
-            before = doc[max(t.i - 4, 0) : t.i].text
-            if _OPEN.search(before):
-                return None
-            return "no" if _NEGATION.search(before) or any(c.dep_ == "neg" for c in t.children) else "yes"
+            negated = _negated(doc, t)
+            return None if negated is None else "no" if negated else "yes"
     return _opposite(core, doc)
 
 
@@ -123,13 +134,10 @@ def _opposite(core: Core, doc) -> str | None:
         if lemma not in opposite | same or t.pos_ not in ("VERB", "ADJ"):
             continue
         own = [c for c in t.children if c.dep_ in ("nsubj", "nsubjpass", "dobj")] + ([t.head] if t.dep_ == "amod" else [])
-        if not any(o.lemma_.lower() == core.subject and _same_kind(core, _modifiers(o)) for o in own):
+        if not any(_is_subject(core, o) for o in own):
             continue
-        before = doc[max(t.i - 4, 0) : t.i].text
-        if _OPEN.search(before):
-            return None
-        negated = bool(_NEGATION.search(before)) or any(c.dep_ == "neg" for c in t.children)
-        return "yes" if negated == (lemma in opposite) else "no"
+        negated = _negated(doc, t)
+        return None if negated is None else "yes" if negated == (lemma in opposite) else "no"
     return None
 
 
